@@ -281,7 +281,7 @@ def run_kea(
     lease_file: str | None = None,
     timeout: float = 20.0,
 ) -> Iterator[Daemon]:
-    """Run ``kea-dhcp4`` or ``kea-dhcp6`` on ``config``, its socket in ``workdir``.
+    """Run Kea's DHCPv4 or DHCPv6 server on ``config`` in ``workdir``.
 
     Args:
         config: A Kea-shaped configuration; see :func:`kea_config`.
