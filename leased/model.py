@@ -1,0 +1,350 @@
+"""Lease records and the text forms of their fields.
+
+A lease is a small immutable record.  Addresses are integers (an IPv6
+address is a 128-bit integer), identifiers are ``bytes``, the hostname is
+kept lower-cased as Kea does, and times are whole seconds since the epoch.
+A change never edits a record: it builds a new one (``attrs.evolve``), which
+keeps the indexes of :mod:`leased.table` simple and lets a snapshot share
+records with the live table.
+
+The two address families differ in a handful of places: how an address is
+parsed and printed, the word "IPv4"/"IPv6" in texts, and the lease's JSON
+form.  :class:`Family` gathers those differences so that command handlers can
+share one body for both families.
+
+This module does no I/O.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Final
+
+import attrs
+
+# Lease states, as numbered by Kea.  Kea 2.2 knows the first three; newer
+# Kea adds "released" and the IPv6-only "registered".
+STATE_DEFAULT: Final = 0
+STATE_DECLINED: Final = 1
+STATE_EXPIRED_RECLAIMED: Final = 2
+STATE_RELEASED: Final = 3
+STATE_REGISTERED: Final = 4
+
+STATE_NAMES: Final = {
+    "default": STATE_DEFAULT,
+    "assigned": STATE_DEFAULT,
+    "declined": STATE_DECLINED,
+    "expired-reclaimed": STATE_EXPIRED_RECLAIMED,
+    "released": STATE_RELEASED,
+    "registered": STATE_REGISTERED,
+}
+
+# IPv6 lease types, with Kea's numbers (the CSV ``lease_type`` column).
+TYPE_NA: Final = 0
+TYPE_TA: Final = 1
+TYPE_PD: Final = 2
+TYPE_NAMES: Final = ("IA_NA", "IA_TA", "IA_PD")
+
+MAX_HWADDR_LEN: Final = 20
+MAX_DUID_LEN: Final = 128
+MIN_CLIENT_ID_LEN: Final = 2
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Lease4:
+    """An IPv4 lease.
+
+    ``hw_address`` is empty when the lease has none (Kea prints ``""``);
+    ``client_id`` is ``None`` when the lease has none.  ``user_context`` is
+    a JSON map or ``None``; it is shared, never mutated.
+    """
+
+    address: int
+    hw_address: bytes
+    client_id: bytes | None
+    valid_lft: int
+    cltt: int
+    subnet_id: int
+    fqdn_fwd: bool = False
+    fqdn_rev: bool = False
+    hostname: str = ""
+    state: int = STATE_DEFAULT
+    user_context: dict[str, Any] | None = None
+    pool_id: int = 0
+
+    @property
+    def expire(self) -> int:
+        """When the lease expires (``cltt + valid_lft``)."""
+        return self.cltt + self.valid_lft
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Lease6:
+    """An IPv6 lease: an address (IA_NA, IA_TA) or a prefix (IA_PD).
+
+    ``prefix_len`` is 128 for addresses.  ``hw_address`` is ``None`` when
+    the lease has no hardware address object at all, and ``b""`` when one
+    was given empty (Kea prints the key only in the second case).
+    """
+
+    address: int
+    type: int
+    prefix_len: int
+    duid: bytes
+    iaid: int
+    valid_lft: int
+    preferred_lft: int
+    cltt: int
+    subnet_id: int
+    fqdn_fwd: bool = False
+    fqdn_rev: bool = False
+    hostname: str = ""
+    state: int = STATE_DEFAULT
+    user_context: dict[str, Any] | None = None
+    hw_address: bytes | None = None
+    hw_type: int = 1
+    hw_source: int = 0
+    pool_id: int = 0
+
+    @property
+    def expire(self) -> int:
+        """When the lease expires (``cltt + valid_lft``)."""
+        return self.cltt + self.valid_lft
+
+
+Lease = Lease4 | Lease6
+
+
+# Identifier text forms.  Kea prints identifiers as lowercase two-digit hex
+# bytes joined by colons, and accepts a few more forms on input.
+
+
+def format_hex(data: bytes) -> str:
+    """Render bytes as Kea does: ``08:00:2b:01:02:03``."""
+    return data.hex(":")
+
+
+def decode_separated_hex(text: str, separator: str) -> bytes:
+    """Decode ``aa:b:cc`` style text, one or two hex digits a group.
+
+    Raises:
+        ValueError: With Kea's text for the first bad group.
+    """
+    groups = text.split(separator)
+    out = bytearray()
+    for group in groups:
+        if not group and len(groups) > 1:
+            raise ValueError(
+                f"two consecutive separators ('{separator}') specified in a decoded string '{text}'"
+            )
+        if len(group) > 2:
+            raise ValueError(f"invalid format of the decoded string '{text}'")
+        for char in group:
+            if char not in "0123456789abcdefABCDEF":
+                raise ValueError(
+                    f"'{char}' is not a valid hexadecimal digit in decoded string '{text}'"
+                )
+        if group:
+            out.append(int(group, 16))
+    return bytes(out)
+
+
+def decode_formatted_hex(text: str) -> bytes:
+    """Decode an identifier given as colon, space or plain hex text.
+
+    Colons win over spaces; plain hex may carry a ``0x`` prefix and an odd
+    number of digits gets a leading zero (Kea pads before it strips the
+    prefix, and so does this).
+
+    Raises:
+        ValueError: With Kea's text.
+    """
+    if ":" in text:
+        return decode_separated_hex(text, ":")
+    if " " in text:
+        return decode_separated_hex(text, " ")
+    digits = ("0" if len(text) % 2 else "") + (
+        text[2:] if len(text) > 2 and text.startswith("0x") else text
+    )
+    try:
+        if not digits.isascii() or not all(c in _HEX for c in digits):
+            raise ValueError(digits)
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a valid string of hexadecimal digits") from None
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_hw_address(text: str) -> bytes:
+    """Parse a hardware address as Kea's ``HWAddr::fromText`` does.
+
+    Raises:
+        ValueError: With Kea's text.
+    """
+    data = decode_separated_hex(text, ":")
+    if len(data) > MAX_HWADDR_LEN:
+        raise ValueError("address vector size exceeds MAX_HWADDR_LEN")
+    return data
+
+
+def parse_duid(text: str) -> bytes:
+    """Parse a DUID as Kea's ``DUID::fromText`` does.
+
+    Raises:
+        ValueError: With Kea's text.
+    """
+    data = decode_formatted_hex(text)
+    check_duid(data)
+    return data
+
+
+def check_duid(data: bytes) -> None:
+    """Refuse an empty or oversized DUID with Kea's text."""
+    if len(data) > MAX_DUID_LEN:
+        raise ValueError(
+            f"DUID size is {len(data)} bytes, exceeds maximum of {MAX_DUID_LEN}"
+        )
+    if not data:
+        raise ValueError("Empty DUIDs are not allowed")
+
+
+def parse_client_id(text: str) -> bytes:
+    """Parse a DHCPv4 client identifier as Kea's ``ClientId::fromText`` does.
+
+    Raises:
+        ValueError: With Kea's text.
+    """
+    data = decode_formatted_hex(text)
+    if len(data) < MIN_CLIENT_ID_LEN:
+        raise ValueError(
+            f"client-id is too short ({len(data)}), at least {MIN_CLIENT_ID_LEN} is required"
+        )
+    if len(data) > MAX_DUID_LEN:
+        raise ValueError(
+            f"client-id is too large ({len(data)}), at most {MAX_DUID_LEN} is required"
+        )
+    return data
+
+
+_ASCII_LOWER = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+)
+
+
+def lower_hostname(name: str) -> str:
+    """Lower-case the ASCII letters of a hostname, as Kea does."""
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
+# Address text forms.
+
+
+def parse_ip(text: str) -> tuple[int, int]:
+    """Parse an IPv4 or IPv6 address.
+
+    Returns:
+        ``(version, integer)``, version being 4 or 6.
+
+    Raises:
+        ValueError: With Kea's text.
+    """
+    try:
+        if ":" in text:
+            return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text))
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):
+        raise ValueError(
+            f"Failed to convert string to address '{text}': Invalid argument"
+        ) from None
+
+
+def format_ip4(address: int) -> str:
+    """Render an IPv4 address held as an integer."""
+    return socket.inet_ntop(socket.AF_INET, address.to_bytes(4))
+
+
+def format_ip6(address: int) -> str:
+    """Render an IPv6 address held as an integer, in compressed form."""
+    return socket.inet_ntop(socket.AF_INET6, address.to_bytes(16))
+
+
+# JSON forms.  Keys are produced in sorted order, the order Kea prints them.
+
+
+def lease4_to_json(lease: Lease4) -> dict[str, Any]:
+    """Render an IPv4 lease as Kea's lease commands do."""
+    out: dict[str, Any] = {}
+    if lease.client_id is not None:
+        out["client-id"] = lease.client_id.hex(":")
+    out["cltt"] = lease.cltt
+    out["fqdn-fwd"] = lease.fqdn_fwd
+    out["fqdn-rev"] = lease.fqdn_rev
+    out["hostname"] = lease.hostname
+    out["hw-address"] = lease.hw_address.hex(":")
+    out["ip-address"] = format_ip4(lease.address)
+    if lease.pool_id:
+        out["pool-id"] = lease.pool_id
+    out["state"] = lease.state
+    out["subnet-id"] = lease.subnet_id
+    if lease.user_context is not None:
+        out["user-context"] = lease.user_context
+    out["valid-lft"] = lease.valid_lft
+    return out
+
+
+def lease6_to_json(lease: Lease6) -> dict[str, Any]:
+    """Render an IPv6 lease as Kea's lease commands do."""
+    out: dict[str, Any] = {
+        "cltt": lease.cltt,
+        "duid": lease.duid.hex(":"),
+        "fqdn-fwd": lease.fqdn_fwd,
+        "fqdn-rev": lease.fqdn_rev,
+        "hostname": lease.hostname,
+    }
+    if lease.hw_address is not None:
+        out["hw-address"] = lease.hw_address.hex(":")
+    out["iaid"] = lease.iaid
+    out["ip-address"] = format_ip6(lease.address)
+    if lease.pool_id:
+        out["pool-id"] = lease.pool_id
+    out["preferred-lft"] = lease.preferred_lft
+    if lease.type == TYPE_PD:
+        out["prefix-len"] = lease.prefix_len
+    out["state"] = lease.state
+    out["subnet-id"] = lease.subnet_id
+    out["type"] = TYPE_NAMES[lease.type]
+    if lease.user_context is not None:
+        out["user-context"] = lease.user_context
+    out["valid-lft"] = lease.valid_lft
+    return out
+
+
+@attrs.frozen
+class Family:
+    """What differs between the IPv4 and IPv6 sides of a command.
+
+    Attributes:
+        version: 4 or 6.
+        word: ``IPv4`` or ``IPv6``, as it appears in Kea's texts.
+        max_address: The highest address of the family.
+    """
+
+    version: int
+    word: str
+    max_address: int
+
+    def format_ip(self, address: int) -> str:
+        """Render an address of this family."""
+        return format_ip4(address) if self.version == 4 else format_ip6(address)
+
+    def to_json(self, lease: Lease) -> dict[str, Any]:
+        """Render a lease of this family."""
+        if isinstance(lease, Lease4):
+            return lease4_to_json(lease)
+        return lease6_to_json(lease)
+
+
+V4: Final = Family(4, "IPv4", (1 << 32) - 1)
+V6: Final = Family(6, "IPv6", (1 << 128) - 1)

@@ -1,0 +1,351 @@
+"""The in-memory lease table and its indexes.
+
+One :class:`LeaseTable` holds the leases of one address family.  Leases are
+keyed by address alone, as in Kea's memfile backend: an IPv6 address lease and
+a prefix can never share an address.  Beside the primary map the table keeps
+these indexes, all updated together by :meth:`LeaseTable.apply`, the only
+method that changes the table:
+
+``ordered``
+    Every address in ascending order (a ``SortedList`` of integers), for
+    get-page and for get-all in address order: a page costs
+    O(limit + log n).
+``by_hw_address``, ``by_client_id``, ``by_duid``
+    Identifier to leases.  A lookup by identifier *and* subnet (lease4-get
+    by hw-address, lease6-get by DUID, IAID and type) goes through the
+    identifier and then filters the few leases that share it, so it costs
+    O(leases sharing the identifier), a handful in practice.
+``by_hostname``
+    Lower-cased hostname to leases; empty hostnames are not indexed.
+``by_subnet``
+    Subnet id to its leases in insertion order, for get-all with subnets and
+    for wipe, which then cost O(leases in the subnet).
+``by_state``
+    State to leases, for every state but the default one: nearly every
+    lease is in the default state, so that list would only cost memory; a
+    query for the default state walks the subnet or the table instead, which
+    is the size of its answer anyway.
+``by_expiration``
+    Ordered keys of (reclaimed flag, expiry, address), like Kea's
+    expiration index: expired leases waiting for reclamation come first in
+    expiry order, then reclaimed ones waiting to be flushed.
+
+Multi-valued indexes hold a single lease directly and switch to a small
+insertion-ordered map (address to lease) only when a second lease shares the
+key: most keys have exactly one lease, and this saves a container per lease.
+
+When a lease is replaced by a new version, an index whose key did not change
+keeps the lease in its place, so "first match" answers keep Kea's order.
+
+This module does no I/O and knows nothing of commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+import attrs
+from sortedcontainers import SortedList
+
+from leased.model import (
+    STATE_DEFAULT,
+    STATE_EXPIRED_RECLAIMED,
+    Family,
+    Lease,
+    Lease4,
+    Lease6,
+)
+
+K = TypeVar("K", bound=Hashable)
+
+# Bits that place the parts of an expiration key: address, then expiry,
+# then the "reclaimed" flag, so that plain integer order is the order we want.
+_ADDRESS_BITS = 128
+_EXPIRE_BITS = 64
+
+
+def expiration_key(lease: Lease) -> int:
+    """The ``by_expiration`` key of a lease: (reclaimed, expire, address)."""
+    reclaimed = 1 if lease.state == STATE_EXPIRED_RECLAIMED else 0
+    return (
+        ((reclaimed << _EXPIRE_BITS) | lease.expire) << _ADDRESS_BITS
+    ) | lease.address
+
+
+class MultiIndex(Generic[K]):
+    """A key to the leases that share it, in insertion order.
+
+    A key with one lease maps to the lease itself; with more, to a dict from
+    address to lease.  An empty key is never stored.
+    """
+
+    __slots__ = ("_map",)
+
+    def __init__(self) -> None:
+        self._map: dict[K, Any] = {}
+
+    def add(self, key: K, lease: Lease) -> None:
+        """Add ``lease`` under ``key``, after the leases already there."""
+        held = self._map.get(key)
+        if held is None:
+            self._map[key] = lease
+        elif isinstance(held, dict):
+            held[lease.address] = lease
+        else:
+            self._map[key] = {held.address: held, lease.address: lease}
+
+    def remove(self, key: K, lease: Lease) -> None:
+        """Remove the lease at ``lease.address`` from under ``key``."""
+        held = self._map[key]
+        if isinstance(held, dict):
+            del held[lease.address]
+            if len(held) == 1:
+                self._map[key] = next(iter(held.values()))
+        else:
+            del self._map[key]
+
+    def replace(self, key: K, lease: Lease) -> None:
+        """Put a new version of a lease in the place of the old one."""
+        held = self._map[key]
+        if isinstance(held, dict):
+            held[lease.address] = lease
+        else:
+            self._map[key] = lease
+
+    def get(self, key: K) -> list[Lease]:
+        """The leases under ``key``, oldest first."""
+        held = self._map.get(key)
+        if held is None:
+            return []
+        if isinstance(held, dict):
+            return list(held.values())
+        return [held]
+
+    def first(self, key: K, accept: Callable[[Lease], bool]) -> Lease | None:
+        """The oldest lease under ``key`` that ``accept`` takes, if any."""
+        held = self._map.get(key)
+        if held is None:
+            return None
+        if isinstance(held, dict):
+            return next((lease for lease in held.values() if accept(lease)), None)
+        return held if accept(held) else None
+
+    def keys(self) -> Iterable[K]:
+        """Every key with at least one lease."""
+        return self._map.keys()
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
+def _hw_key(lease: Lease) -> bytes | None:
+    return lease.hw_address
+
+
+def _client_id_key(lease: Lease) -> bytes | None:
+    return lease.client_id if isinstance(lease, Lease4) else None
+
+
+def _duid_key(lease: Lease) -> bytes | None:
+    return lease.duid if isinstance(lease, Lease6) else None
+
+
+def _hostname_key(lease: Lease) -> str | None:
+    return lease.hostname or None
+
+
+def _state_key(lease: Lease) -> int | None:
+    return None if lease.state == STATE_DEFAULT else lease.state
+
+
+@attrs.define
+class LeaseTable:
+    """The leases of one family and their indexes.
+
+    Only :meth:`apply` (and :meth:`clear`) change the table; every other
+    method reads.  The table is not thread-safe: one task owns it.
+    """
+
+    family: Family
+    by_address: dict[int, Lease] = attrs.field(factory=dict)
+    ordered: SortedList = attrs.field(factory=SortedList)
+    by_hw_address: MultiIndex[bytes] = attrs.field(factory=MultiIndex)
+    by_client_id: MultiIndex[bytes] = attrs.field(factory=MultiIndex)
+    by_duid: MultiIndex[bytes] = attrs.field(factory=MultiIndex)
+    by_hostname: MultiIndex[str] = attrs.field(factory=MultiIndex)
+    by_state: MultiIndex[int] = attrs.field(factory=MultiIndex)
+    by_subnet: dict[int, dict[int, Lease]] = attrs.field(factory=dict)
+    by_expiration: SortedList = attrs.field(factory=SortedList)
+
+    def _multi(self) -> tuple[tuple[MultiIndex[Any], Callable[[Lease], Any]], ...]:
+        return (
+            (self.by_hw_address, _hw_key),
+            (self.by_client_id, _client_id_key),
+            (self.by_duid, _duid_key),
+            (self.by_hostname, _hostname_key),
+            (self.by_state, _state_key),
+        )
+
+    # Changes.
+
+    def apply(self, old: Lease | None, new: Lease | None) -> None:
+        """Make one change: insert (no ``old``), replace, or remove (no ``new``).
+
+        ``old`` must be the lease the table holds at that address, and a
+        replacement keeps the address.  Callers build changes from what the
+        table holds, so a mismatch is a programming error.
+        """
+        if old is None:
+            assert new is not None
+            self._insert(new)
+        elif new is None:
+            self._remove(old)
+        else:
+            self._replace(old, new)
+
+    def _insert(self, lease: Lease) -> None:
+        assert lease.address not in self.by_address, "address already leased"
+        self.by_address[lease.address] = lease
+        self.ordered.add(lease.address)
+        for index, key_of in self._multi():
+            key = key_of(lease)
+            if key is not None:
+                index.add(key, lease)
+        self.by_subnet.setdefault(lease.subnet_id, {})[lease.address] = lease
+        self.by_expiration.add(expiration_key(lease))
+
+    def _remove(self, lease: Lease) -> None:
+        assert self.by_address.get(lease.address) is lease, "not the stored lease"
+        del self.by_address[lease.address]
+        self.ordered.remove(lease.address)
+        for index, key_of in self._multi():
+            key = key_of(lease)
+            if key is not None:
+                index.remove(key, lease)
+        subnet = self.by_subnet[lease.subnet_id]
+        del subnet[lease.address]
+        if not subnet:
+            del self.by_subnet[lease.subnet_id]
+        self.by_expiration.remove(expiration_key(lease))
+
+    def _replace(self, old: Lease, new: Lease) -> None:
+        assert self.by_address.get(old.address) is old, "not the stored lease"
+        assert old.address == new.address, "a replacement keeps the address"
+        self.by_address[new.address] = new
+        for index, key_of in self._multi():
+            old_key, new_key = key_of(old), key_of(new)
+            if old_key == new_key:
+                if old_key is not None:
+                    index.replace(old_key, new)
+                continue
+            if old_key is not None:
+                index.remove(old_key, old)
+            if new_key is not None:
+                index.add(new_key, new)
+        if old.subnet_id == new.subnet_id:
+            self.by_subnet[new.subnet_id][new.address] = new
+        else:
+            subnet = self.by_subnet[old.subnet_id]
+            del subnet[old.address]
+            if not subnet:
+                del self.by_subnet[old.subnet_id]
+            self.by_subnet.setdefault(new.subnet_id, {})[new.address] = new
+        old_key, new_key = expiration_key(old), expiration_key(new)
+        if old_key != new_key:
+            self.by_expiration.remove(old_key)
+            self.by_expiration.add(new_key)
+
+    def clear(self) -> None:
+        """Forget every lease."""
+        attrs_fields = attrs.fields(LeaseTable)
+        for field in attrs_fields:
+            if field.name != "family":
+                assert isinstance(field.default, attrs.Factory)
+                setattr(self, field.name, field.default.factory())
+
+    # Reads.
+
+    def __len__(self) -> int:
+        return len(self.by_address)
+
+    def get(self, address: int) -> Lease | None:
+        """The lease at ``address``, if any."""
+        return self.by_address.get(address)
+
+    def page(self, after: int, limit: int) -> list[Lease]:
+        """Up to ``limit`` leases with addresses strictly above ``after``."""
+        start = self.ordered.bisect_right(after)
+        addresses = self.ordered.islice(start, start + limit)
+        by_address = self.by_address
+        return [by_address[address] for address in addresses]
+
+    def in_address_order(self) -> Iterator[Lease]:
+        """Every lease, in ascending address order."""
+        by_address = self.by_address
+        return (by_address[address] for address in self.ordered)
+
+    def in_subnet(self, subnet_id: int) -> list[Lease]:
+        """The leases of one subnet, oldest first."""
+        return list(self.by_subnet.get(subnet_id, {}).values())
+
+    def subnet_ids(self) -> list[int]:
+        """The ids of subnets that hold at least one lease."""
+        return list(self.by_subnet)
+
+    def with_hw_address(self, hw_address: bytes) -> list[Lease]:
+        """The leases with this hardware address, by subnet id."""
+        leases = self.by_hw_address.get(hw_address)
+        leases.sort(key=_subnet_of)
+        return leases
+
+    def with_client_id(self, client_id: bytes) -> list[Lease]:
+        """The leases with this client identifier, by subnet id."""
+        leases = self.by_client_id.get(client_id)
+        leases.sort(key=_subnet_of)
+        return leases
+
+    def with_duid(self, duid: bytes) -> list[Lease]:
+        """The leases with this DUID, oldest first."""
+        return self.by_duid.get(duid)
+
+    def with_hostname(self, hostname: str) -> list[Lease]:
+        """The leases with this (lower-cased) hostname, oldest first."""
+        return self.by_hostname.get(hostname) if hostname else []
+
+    def with_state(self, state: int, subnet_id: int | None = None) -> list[Lease]:
+        """The leases in ``state``, optionally in one subnet only.
+
+        A non-default state is looked up in ``by_state``; the default state
+        is not indexed (see the module text), so it walks the subnet, or the
+        whole table, skipping the others.
+        """
+        if state != STATE_DEFAULT:
+            leases = self.by_state.get(state)
+            if subnet_id is not None:
+                leases = [lease for lease in leases if lease.subnet_id == subnet_id]
+            return leases
+        if subnet_id is not None:
+            source: Iterable[Lease] = self.by_subnet.get(subnet_id, {}).values()
+        else:
+            source = self.in_address_order()
+        return [lease for lease in source if lease.state == STATE_DEFAULT]
+
+    def expired(self, now: int, *, reclaimed: bool = False) -> Iterator[Lease]:
+        """Leases whose expiry is before ``now``, oldest expiry first.
+
+        Args:
+            now: The time to compare expiry against.
+            reclaimed: False for leases still waiting for reclamation (any
+                state but expired-reclaimed), True for reclaimed ones.
+        """
+        flag = 1 if reclaimed else 0
+        low = (flag << _EXPIRE_BITS) << _ADDRESS_BITS
+        high = ((flag << _EXPIRE_BITS) | now) << _ADDRESS_BITS
+        mask = (1 << _ADDRESS_BITS) - 1
+        for key in self.by_expiration.irange(low, high, inclusive=(True, False)):
+            yield self.by_address[key & mask]
+
+
+def _subnet_of(lease: Lease) -> int:
+    return lease.subnet_id
