@@ -56,19 +56,23 @@ class Daemon:
         return (self.workdir / self.stderr_name).read_text(errors="replace")
 
 
-def wait_for_socket(path: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_for_socket(
+    path: str, process: subprocess.Popen[bytes], timeout: float
+) -> None:
     """Wait until ``path`` exists, failing early if ``process`` died."""
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
         if process.poll() is not None:
-            raise RuntimeError(f"daemon exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"daemon exited with {process.returncode} before listening"
+            )
         if time.monotonic() > deadline:
             raise TimeoutError(f"no socket at {path} after {timeout} s")
         time.sleep(0.01)
 
 
 def with_socket(config: dict[str, Any], socket_path: str) -> dict[str, Any]:
-    """Return a copy of ``config`` whose control sockets all use ``socket_path``."""
+    """Copy ``config`` with every control socket moved to ``socket_path``."""
     config = json.loads(json.dumps(config))
     for family in ("Dhcp4", "Dhcp6"):
         if family in config:
@@ -335,7 +339,8 @@ def run_kea(
             wait_for_socket(socket_path, process, timeout)
             _wait_until_answering(daemon, deadline)
         except (RuntimeError, TimeoutError) as error:
-            raise type(error)(f"{error}; kea-dhcp{family} said: {daemon.stderr_text()}")
+            said = daemon.stderr_text()
+            raise type(error)(f"{error}; kea-dhcp{family} said: {said}") from error
         yield daemon
     finally:
         _stop(process)

@@ -95,6 +95,8 @@ def test_run_kea_reports_a_config_kea_refuses(tmp_path: Path) -> None:
     """A configuration Kea refuses fails fast with Kea's own reason."""
     bad = {"Dhcp4": {"subnet4": [{"id": 1, "subnet": "not-a-prefix"}]}}
 
-    with pytest.raises(RuntimeError, match="(?s)kea-dhcp4 said:.*not-a-prefix"):
-        with run_kea(bad, 4, tmp_path):
-            pass
+    with (
+        pytest.raises(RuntimeError, match=r"(?s)kea-dhcp4 said:.*not-a-prefix"),
+        run_kea(bad, 4, tmp_path),
+    ):
+        pass

@@ -1,0 +1,329 @@
+"""Differential suite: leased answers every case the way Kea 2.2 does.
+
+Each case in :mod:`differential_cases` is a sequence of requests for one
+family.  The same sequence goes to a Kea server of that family and to
+leased, both started from the same configuration, and the answers are
+compared step by step after two normalisations applied alike to both sides:
+
+- Kea appends the position of the offending JSON element to many texts
+  (``missing parameter 'hw-address' (<wire>:0:37)``); that suffix is cut.
+- A lease added without ``expire`` gets the current time as ``cltt``; such
+  values (within a few seconds of the wall clock) become a marker, while
+  every other ``cltt`` is compared exactly.
+
+Steps that are deliberate differences (Kea crashes, loses data or claims a
+success it did not achieve) carry leased's expected answer and a reason;
+leased is checked against that instead.  Each step also states the result
+code Kea is expected to give, which keeps the cases honest about what they
+exercise even where leased is not there to compare.
+
+Servers are started once per module (one Kea per family and configuration,
+one leased per configuration) and emptied between cases with the wipe
+commands; a server that does not come back empty is restarted.
+
+Running this file as a script prints Kea's answer to every step, which is
+how the cases are checked against the reference (from the top of the
+repository)::
+
+    PYTHONPATH=. python tests/test_differential.py [substring of case names]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from differential_cases import ABSENT, CASES, CONFIGS, Case, Step
+
+import leased
+from leased.client import send_raw
+from leased.harness import Daemon, kea_missing_reason, run_kea, run_leased
+
+# A ``cltt`` this close to the wall clock (in seconds) is taken as "now".
+NOW_SLACK = 5
+NOW = "<now>"
+
+_POSITION = re.compile(r"\s*\(<wire>:\d+:\d+\)")
+
+LEASED_MAIN = Path(leased.__file__).with_name("__main__.py")
+
+
+def leased_missing_reason() -> str | None:
+    """Tell why leased cannot be run yet, or return None when it can."""
+    if not LEASED_MAIN.exists():
+        return "the leased daemon (leased/__main__.py) is not written yet"
+    return None
+
+
+def request_bytes(step: Step) -> bytes:
+    """Encode the request a step sends, exactly as it goes on the wire."""
+    if step.raw is not None:
+        return step.raw
+    request: dict[str, Any] = {"command": step.command}
+    if step.arguments is not ABSENT:
+        request["arguments"] = step.arguments
+    return orjson.dumps(request)
+
+
+def send(daemon: Daemon, step: Step) -> Any:
+    """Send one step and return the decoded answer (None if there was none)."""
+    answer = send_raw(daemon.socket_path, request_bytes(step), timeout=15)
+    if not answer:
+        return None
+    try:
+        return orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return {"undecodable answer": answer.decode(errors="replace")}
+
+
+def normalise(answer: Any, now: float) -> Any:
+    """Cut position suffixes from the text; mark ``cltt`` values near now."""
+    if not isinstance(answer, dict):
+        return answer
+    result = dict(answer)
+    if isinstance(result.get("text"), str):
+        result["text"] = _POSITION.sub("", result["text"])
+    if "arguments" in result:
+        result["arguments"] = _mark_now(result["arguments"], now)
+    return result
+
+
+def _mark_now(value: Any, now: float) -> Any:
+    """Replace each ``cltt`` within :data:`NOW_SLACK` of ``now`` by a mark."""
+    if isinstance(value, list):
+        return [_mark_now(item, now) for item in value]
+    if not isinstance(value, dict):
+        return value
+    marked = {}
+    for key, item in value.items():
+        near_now = (
+            key == "cltt"
+            and isinstance(item, int)
+            and not isinstance(item, bool)
+            and abs(item - now) <= NOW_SLACK
+        )
+        marked[key] = NOW if near_now else _mark_now(item, now)
+    return marked
+
+
+def describe(step: Step) -> str:
+    """Show a step's request as text, for reports."""
+    return request_bytes(step).decode(errors="replace")
+
+
+def matches_expected(answer: Any, expected: dict[str, Any]) -> bool:
+    """Check a leased answer against a deliberate difference's expectation.
+
+    Only the keys the expectation names are compared, so a step may pin the
+    result code alone when the exact text is leased's own choice.
+    """
+    if not isinstance(answer, dict):
+        return False
+    return all(answer.get(key, ABSENT) == value for key, value in expected.items())
+
+
+class Servers:
+    """The module's servers: Kea per family and config, leased per config.
+
+    Servers start on first use and stay up for the whole module; a server
+    that is dead or not empty after a case is restarted.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.stacks: dict[tuple[str, int, str], contextlib.ExitStack] = {}
+        self.daemons: dict[tuple[str, int, str], Daemon] = {}
+        self.starts = 0
+
+    def get(self, kind: str, family: int, config: str) -> Daemon:
+        """Return the running server, starting it if needed.
+
+        Args:
+            kind: ``"kea"`` or ``"leased"``.
+            family: 4 or 6; leased serves both, so it is shared by both.
+            config: A key of :data:`differential_cases.CONFIGS`.
+        """
+        key = (kind, family if kind == "kea" else 0, config)
+        if key in self.daemons:
+            return self.daemons[key]
+        self.starts += 1
+        workdir = self.root / f"{kind}{key[1] or ''}-{config}-{self.starts}"
+        stack = contextlib.ExitStack()
+        if kind == "kea":
+            daemon = stack.enter_context(run_kea(CONFIGS[config], family, workdir))
+        else:
+            daemon = stack.enter_context(run_leased(CONFIGS[config], workdir))
+        self.stacks[key] = stack
+        self.daemons[key] = daemon
+        return daemon
+
+    def stop(self, kind: str, family: int, config: str) -> None:
+        """Stop one server, if it runs."""
+        key = (kind, family if kind == "kea" else 0, config)
+        self.daemons.pop(key, None)
+        stack = self.stacks.pop(key, None)
+        if stack is not None:
+            stack.close()
+
+    def empty(self, kind: str, family: int, config: str) -> None:
+        """Drop each lease of ``family``; restart the server if that fails."""
+        daemon = self.get(kind, family, config)
+        try:
+            daemon.command(f"lease{family}-wipe")
+            left = daemon.command(f"lease{family}-get-all")
+            clean = left == {
+                "arguments": {"leases": []},
+                "result": 3,
+                "text": f"0 IPv{family} lease(s) found.",
+            }
+        except (OSError, ValueError):
+            clean = False
+        if not clean or daemon.process.poll() is not None:
+            self.stop(kind, family, config)
+
+    def close(self) -> None:
+        """Stop every server."""
+        for kind, family, config in list(self.stacks):
+            self.stop(kind, family, config)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The module's Kea and leased servers, stopped at the end."""
+    pool = Servers(tmp_path_factory.mktemp("differential"))
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def run_case(case: Case, servers: Servers, *, with_leased: bool) -> list[str]:
+    """Replay ``case`` on Kea (and leased) and return the problems found.
+
+    Args:
+        case: The case to replay.
+        servers: Where to find the servers.
+        with_leased: False to check only Kea's result codes.
+
+    Returns:
+        One paragraph per problem: the step, its request, both answers.
+    """
+    kea = servers.get("kea", case.family, case.config)
+    daemon = servers.get("leased", case.family, case.config) if with_leased else None
+    problems = []
+
+    for index, step in enumerate(case.steps, 1):
+        where = f"{case.name} step {index}: {describe(step)}"
+
+        # Kea first: its answer is the reference, and its result code is
+        # what the case data says it should be.
+        kea_answer = None
+        if step.to_kea:
+            kea_answer = normalise(send(kea, step), time.time())
+            if kea.process.poll() is not None:
+                problems.append(f"{where}\n  Kea died (exit {kea.process.returncode})")
+                servers.stop("kea", case.family, case.config)
+                break
+            got = kea_answer.get("result") if isinstance(kea_answer, dict) else None
+            if step.result is not None and got != step.result:
+                problems.append(
+                    f"{where}\n  case data expects result {step.result} from Kea,"
+                    f" Kea gave {kea_answer}"
+                )
+        if daemon is None:
+            continue
+
+        # Then leased, against Kea or against the deliberate difference.
+        try:
+            leased_answer = normalise(send(daemon, step), time.time())
+        except OSError as error:
+            leased_answer = f"<no answer: {error!r}>"
+        if step.leased is not None:
+            if not matches_expected(leased_answer, step.leased):
+                problems.append(
+                    f"{where}\n  deliberate difference ({step.why})\n"
+                    f"  expected from leased: {step.leased}\n"
+                    f"  leased:               {leased_answer}"
+                )
+        elif leased_answer != kea_answer:
+            problems.append(
+                f"{where}\n  Kea:    {kea_answer}\n  leased: {leased_answer}"
+            )
+        if daemon.process.poll() is not None:
+            problems.append(
+                f"{where}\n  leased died (exit {daemon.process.returncode})"
+            )
+            servers.stop("leased", case.family, case.config)
+            break
+
+    # Leave both servers empty for the next case of the module.
+    servers.empty("kea", case.family, case.config)
+    if with_leased:
+        servers.empty("leased", case.family, case.config)
+    return problems
+
+
+@pytest.mark.skipif(kea_missing_reason() is not None, reason=kea_missing_reason() or "")
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_differential(case: Case, servers: Servers) -> None:
+    """leased answers each step of the case as Kea 2.2 does."""
+    missing = leased_missing_reason()
+
+    problems = run_case(case, servers, with_leased=missing is None)
+
+    assert not problems, "\n\n".join(problems)
+    if missing is not None:
+        pytest.skip(f"Kea's side checked; leased steps skipped: {missing}")
+
+
+def test_cases_are_well_formed() -> None:
+    """Every case names a known configuration and each step is sendable."""
+    names = [case.name for case in CASES]
+
+    assert len(names) == len(set(names))
+    for case in CASES:
+        assert case.family in (4, 6), case.name
+        assert case.config in CONFIGS, case.name
+        assert case.steps, case.name
+        for step in case.steps:
+            assert (step.raw is None) != (step.command is None), case.name
+            assert (step.leased is None) == (not step.why), case.name
+            assert step.to_kea or step.leased is not None, case.name
+
+
+def print_kea_answers(pattern: str = "") -> None:
+    """Print Kea's answer to each step of the cases named with ``pattern``."""
+    reason = kea_missing_reason()
+    if reason is not None:
+        sys.exit(reason)
+    with tempfile.TemporaryDirectory() as root:
+        servers = Servers(Path(root))
+        try:
+            for case in CASES:
+                if pattern not in case.name:
+                    continue
+                print(f"== {case.name} (v{case.family}, {case.config})")
+                kea = servers.get("kea", case.family, case.config)
+                for index, step in enumerate(case.steps, 1):
+                    if not step.to_kea:
+                        print(f"{index:3} {describe(step)}\n    (not sent to Kea)")
+                        continue
+                    answer = normalise(send(kea, step), time.time())
+                    got = answer.get("result") if isinstance(answer, dict) else None
+                    flag = "" if step.result in (None, got) else "  <-- expected"
+                    print(f"{index:3} {describe(step)}\n    {answer}{flag}")
+                servers.empty("kea", case.family, case.config)
+        finally:
+            servers.close()
+
+
+if __name__ == "__main__":
+    print_kea_answers(sys.argv[1] if len(sys.argv) > 1 else "")
