@@ -159,6 +159,7 @@ class Step:
     leased: dict[str, Any] | None = None
     why: str = ""
     to_kea: bool = True
+    half_close: bool = False
 
 
 @attrs.frozen
@@ -180,6 +181,15 @@ def raw(result: int | None, request: str | bytes) -> Step:
     """A step sending ``request`` byte for byte."""
     data = request.encode() if isinstance(request, str) else request
     return Step(result, raw=data)
+
+
+def half_closed(request: str) -> Step:
+    """A raw step whose client shuts its sending side after ``request``.
+
+    A server must not wait for more: it answers a complete request and
+    closes without an answer after an incomplete one.
+    """
+    return Step(None, raw=request.encode(), half_close=True)
 
 
 def deliberate(
@@ -960,6 +970,10 @@ FRAMING = Case(
             '{"command": "lease6-get-by-hw-address",'
             ' "arguments": {"hw-address": "01:02"}}',
         ),
+        half_closed(""),
+        half_closed("  \n"),
+        half_closed('{"command": "lease4-get-all"'),
+        half_closed('{"command": "lease4-get-all"} '),
         raw(1, '{"command": "lease4-get", "arguments": null}'),
         raw(1, '{"command": "lease4-add", "arguments": "x"}'),
         raw(
@@ -981,6 +995,9 @@ FRAMING = Case(
             ' {"s": "\\u0001\\u007f", "t": true, "n": null, "f": 1.5}}}',
         ),
         raw(0, '{"command": "lease4-get", "arguments": {"ip-address": "192.0.2.1"}}'),
+        # Requests and answers larger than one 32 KiB read or write.
+        c(0, "lease4-update", lease4("192.0.2.1", user_context={"pad": "p" * 100000})),
+        c(0, "lease4-get", {"ip-address": "192.0.2.1"}),
     ),
 )
 
@@ -1700,6 +1717,13 @@ V6_BULK_APPLY = Case(
         c(1, "lease6-bulk-apply", {"leases": [5]}),
         c(1, "lease6-bulk-apply", {"deleted-leases": ["2001:db8:1::3"]}),
         c(0, "lease6-get-all"),
+        deliberate(
+            c(0, "lease6-bulk-apply", {"leases": [pd("2001:db8:1::3", 128)]}),
+            {"result": 3, "text": "Bulk apply of 0 IPv6 leases completed."},
+            "Kea 2.2 counts a prefix on an address an IA_NA lease holds as "
+            "applied, yet stores nothing; leased reports it failed",
+        ),
+        c(0, "lease6-get-all"),
         c(1, "lease6-bulk-apply"),
         *non_map_arguments("lease6-bulk-apply"),
         c(1, "lease6-bulk-apply", {}),
@@ -1823,6 +1847,34 @@ V6_ORDER = Case(
     config="auto",
 )
 
+MANY6 = [
+    lease6(f"2001:db8:1::{n:x}", iaid=n, user_context={"n": n, "pad": "q" * 100})
+    for n in range(1, 301)
+]
+
+V6_LARGE = Case(
+    "v6_large",
+    6,
+    (
+        c(0, "lease6-bulk-apply", {"leases": MANY6}),
+        c(0, "lease6-get-all"),
+        c(0, "lease6-get-page", {"from": "start", "limit": 120}),
+        c(0, "lease6-get-page", {"from": "2001:db8:1::78", "limit": 120}),
+        c(0, "lease6-get-page", {"from": "2001:db8:1::f0", "limit": 120}),
+        c(0, "lease6-get-by-duid", {"duid": DUID1}),
+        c(
+            0,
+            "lease6-bulk-apply",
+            {
+                "deleted-leases": [
+                    {"ip-address": lease["ip-address"]} for lease in MANY6
+                ]
+            },
+        ),
+        c(3, "lease6-get-all"),
+    ),
+)
+
 CASES: tuple[Case, ...] = (
     FRAMING,
     V4_ADD,
@@ -1853,4 +1905,5 @@ CASES: tuple[Case, ...] = (
     V6_RESEND_DDNS,
     V6_AUTO,
     V6_ORDER,
+    V6_LARGE,
 )

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -75,13 +76,29 @@ def request_bytes(step: Step) -> bytes:
 
 def send(daemon: Daemon, step: Step) -> Any:
     """Send one step and return the decoded answer (None if there was none)."""
-    answer = send_raw(daemon.socket_path, request_bytes(step), timeout=15)
+    if step.half_close:
+        answer = send_half_closed(daemon.socket_path, request_bytes(step))
+    else:
+        answer = send_raw(daemon.socket_path, request_bytes(step), timeout=15)
     if not answer:
         return None
     try:
         return orjson.loads(answer)
     except orjson.JSONDecodeError:
         return {"undecodable answer": answer.decode(errors="replace")}
+
+
+def send_half_closed(path: str, request: bytes) -> bytes:
+    """Send ``request``, shut the sending side, read until the server ends."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(15)
+        sock.connect(path)
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def normalise(answer: Any, now: float) -> Any:
