@@ -211,15 +211,18 @@ DUID2 = "56:56:56:56:56:56:56:56"
 EXPIRE = 1923222072 + 3600
 
 
-def lease4(ip: str, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
-    """An IPv4 lease for add/update: ``ip``, hardware address HW1, extras."""
+def lease4(ip: Any, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    """An IPv4 lease for add/update: ``ip``, hardware address HW1, extras.
+
+    Values are typed ``Any`` because error cases send wrong types on purpose.
+    """
     lease: dict[str, Any] = {"ip-address": ip, "hw-address": HW1}
     lease.update(extra or {})
     lease.update({key.replace("_", "-"): value for key, value in kw.items()})
     return lease
 
 
-def lease6(ip: str, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+def lease6(ip: Any, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
     """An IPv6 lease for add/update: ``ip``, DUID1, IAID 42, then extras."""
     lease: dict[str, Any] = {"ip-address": ip, "duid": DUID1, "iaid": 42}
     lease.update(extra or {})
@@ -228,7 +231,7 @@ def lease6(ip: str, extra: dict[str, Any] | None = None, **kw: Any) -> dict[str,
 
 
 def pd(
-    prefix: str, length: int, extra: dict[str, Any] | None = None, **kw: Any
+    prefix: str, length: Any, extra: dict[str, Any] | None = None, **kw: Any
 ) -> dict[str, Any]:
     """An IA_PD lease in subnet 66 for add/update."""
     return lease6(
