@@ -1,0 +1,336 @@
+"""Summarise the samples: medians, spreads, ratios, targets; text and JSON.
+
+Every figure of every sample is kept for the JSON output.  The table shows,
+per workload and metric, the median over the repetitions of each side and
+its spread, written ``+-N%``: half the distance between the smallest and
+the largest value, relative to the median.  The ratio is leased's median
+over Kea's, and a target is met when that ratio reaches the workload's bound
+(at least 1.5 for a rate, at most 0.5 for a latency, and so on).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from leased.bench.loadgen import Sample
+from leased.bench.runner import Ceiling, Outcome
+from leased.bench.workloads import SIDES, Metric
+
+__all__ = ["Row", "Spread", "problems", "rows", "to_json", "to_text"]
+
+_SIDE_TITLES = {"leased": "leased", "kea": "Kea 2.2"}
+
+# A load generator busy for this share of a core or more may have set the
+# pace itself; the report then says so.
+_SATURATED = 0.9
+
+
+@attrs.frozen
+class Spread:
+    """The median of some values and how far they spread around it."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def spread(self) -> float:
+        """Half the range, relative to the median (0.05 means +-5%)."""
+        if self.median == 0:
+            return 0.0
+        return (max(self.values) - min(self.values)) / 2 / self.median
+
+
+@attrs.frozen
+class Row:
+    """One line of the table: a workload's metric on both sides."""
+
+    workload: str
+    metric: Metric
+    sides: dict[str, Spread]
+    ratio: float | None
+    met: bool | None
+
+
+def rows(outcomes: Sequence[Outcome]) -> list[Row]:
+    """Return the table rows of ``outcomes``, a row per workload metric."""
+    table = []
+    for outcome in outcomes:
+        for metric in outcome.workload.metrics:
+            sides = {}
+            for side, samples in outcome.samples.items():
+                values = [
+                    s.figures()[metric.key]
+                    for s in samples
+                    if metric.key in s.figures()
+                ]
+                if values:
+                    sides[side] = Spread(tuple(values))
+            ratio = met = None
+            if "leased" in sides and "kea" in sides and sides["kea"].median:
+                ratio = sides["leased"].median / sides["kea"].median
+                if metric.target is not None:
+                    met = metric.target.met(ratio)
+            table.append(Row(outcome.workload.name, metric, sides, ratio, met))
+    return table
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "ms":
+        return f"{value:.3g}"
+    return f"{value:,.0f}"
+
+
+def _cell(spread: Spread | None, unit: str) -> str:
+    if spread is None:
+        return "-"
+    return f"{_number(spread.median, unit)} (+-{spread.spread * 100:.0f}%)"
+
+
+def _table(lines: list[list[str]]) -> list[str]:
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return [
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
+        for line in lines
+    ]
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _cpu_line(samples: Sequence[Sample]) -> str:
+    figures = [s.figures() for s in samples]
+    client_us = statistics.median(f["client_us"] for f in figures)
+    client_cpu = statistics.median(f["client_cpu"] for f in figures)
+    text = f"client {client_us:.1f} us/command ({_percent(client_cpu)} of a core)"
+    if all("server_us" in f for f in figures):
+        server_us = statistics.median(f["server_us"] for f in figures)
+        server_cpu = statistics.median(f["server_cpu"] for f in figures)
+        text += (
+            f", server {server_us:.1f} us/command ({_percent(server_cpu)} of a core)"
+        )
+    return text
+
+
+def problems(outcomes: Sequence[Outcome]) -> list[str]:
+    """Return what went wrong: sides not measured, unexpected answers."""
+    found = []
+    for outcome in outcomes:
+        name = outcome.workload.name
+        for side, error in outcome.errors.items():
+            found.append(f"{name}: {side} not measured: {error}")
+        for side, samples in outcome.samples.items():
+            for sample in samples:
+                if sample.unexpected:
+                    codes = ", ".join(
+                        f"result {code}: {n}"
+                        for code, n in sorted(sample.results.items())
+                    )
+                    found.append(
+                        f"{name}: {side} gave {sample.unexpected} unexpected answers "
+                        f"({codes}; -1 means no or no valid answer)"
+                    )
+                    break
+    return found
+
+
+def to_text(
+    ceiling: Ceiling | None,
+    outcomes: Sequence[Outcome],
+    facts: dict[str, Any],
+) -> str:
+    """Render the whole report as text for a terminal.
+
+    Args:
+        ceiling: The load generator's ceiling, if measured.
+        outcomes: The workloads' outcomes.
+        facts: Facts about the run and the machine.
+
+    Returns:
+        The report, ending with a newline.
+    """
+    out = []
+    out.append(f"leased-bench {facts.get('date', '')}")
+    out.append(f"machine: {facts.get('machine', 'unknown')}")
+    out.append(
+        f"placement: {facts['placement']}"
+        + (
+            f" (server on core {facts['server_cpus']}, load generator on core "
+            f"{facts['client_cpus']})"
+            if "server_cpus" in facts
+            else ""
+        )
+        + (f"; {facts['placement_note']}" if "placement_note" in facts else "")
+    )
+    plan = facts.get("plan")
+    if plan:
+        out.append(
+            f"plan: {plan['repeat']} timed runs of {plan['duration']:g} s per server "
+            f"after {plan['warmup']:g} s of warm-up, alternating servers; "
+            f"{plan['leases']} preloaded leases, {plan['clients']} concurrent "
+            f"clients, batches of {plan['batch_size']}"
+        )
+    if "kea_missing" in facts:
+        out.append(f"Kea: not measured: {facts['kea_missing']}; leased only")
+    elif "kea_version" in facts:
+        out.append(f"Kea: {facts['kea_version']}")
+    out.append("")
+
+    # The table proper.
+    lines = [
+        [
+            "workload",
+            "figure",
+            "unit",
+            "leased median",
+            "Kea median",
+            "ratio",
+            "target",
+            "met",
+        ]
+    ]
+    for row in rows(outcomes):
+        target = row.metric.target.text() if row.metric.target else "-"
+        if row.met is None:
+            met = "-" if row.metric.target is None else "n/a"
+        else:
+            met = "yes" if row.met else "no"
+        lines.append(
+            [
+                row.workload,
+                row.metric.label,
+                row.metric.unit,
+                _cell(row.sides.get("leased"), row.metric.unit),
+                _cell(row.sides.get("kea"), row.metric.unit),
+                "-" if row.ratio is None else f"{row.ratio:.2f}",
+                target,
+                met,
+            ]
+        )
+    out.extend(_table(lines))
+    out.append("")
+    out.append(
+        "spread: half the range of the repetitions, relative to the median; "
+        "ratio: leased median / Kea median"
+    )
+    out.append("")
+
+    # What set the pace: CPU per command on each side.
+    out.append("CPU per command (medians):")
+    saturated = []
+    for outcome in outcomes:
+        for side in SIDES:
+            samples = outcome.samples.get(side)
+            if not samples:
+                continue
+            out.append(
+                f"  {outcome.workload.name:<15} {_SIDE_TITLES[side]:<8} "
+                f"{_cpu_line(samples)}"
+            )
+            if max(s.client_cpu for s in samples) >= _SATURATED:
+                saturated.append(f"{outcome.workload.name} ({side})")
+    out.append("")
+
+    out.append("load generator ceiling (against a trivial stand-in server):")
+    if ceiling is None:
+        out.append(f"  not measured: {facts.get('ceiling_error', 'unknown error')}")
+    else:
+        for label, sample in (
+            ("one connection at a time", ceiling.one_shot),
+            (f"{facts.get('clients', '?')} concurrent clients", ceiling.concurrent),
+        ):
+            out.append(
+                f"  {label}: {sample.rate:,.0f} commands/s; {_cpu_line([sample])}"
+            )
+    if saturated:
+        out.append(
+            f"  WARNING: the load generator used {_percent(_SATURATED)} of a core or "
+            f"more in: {', '.join(saturated)}; those figures may be the client's"
+        )
+    else:
+        out.append(
+            f"  the load generator stayed under {_percent(_SATURATED)} of a core in "
+            "every measured run"
+        )
+    out.append("")
+
+    # Durability and per-side remarks, where a workload has them.
+    for outcome in outcomes:
+        remarks = []
+        if outcome.workload.setup.persist:
+            remarks += [
+                f"{side} durability: {text}"
+                for side, text in outcome.durability.items()
+            ]
+            remarks += [f"{side}: {text}" for side, text in outcome.checks.items()]
+        remarks += [f"{side}: {text}" for side, text in outcome.workload.notes.items()]
+        if remarks:
+            out.append(f"{outcome.workload.name}:")
+            out.extend(f"  {remark}" for remark in remarks)
+    found = problems(outcomes)
+    if found:
+        out.append("")
+        out.append("PROBLEMS:")
+        out.extend(f"  {problem}" for problem in found)
+    return "\n".join(out) + "\n"
+
+
+def to_json(
+    ceiling: Ceiling | None,
+    outcomes: Sequence[Outcome],
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    """Return every figure of the run as JSON-ready data."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows(outcomes):
+        table.setdefault(row.workload, {})[row.metric.key] = {
+            "label": row.metric.label,
+            "unit": row.metric.unit,
+            "target": row.metric.target.text() if row.metric.target else None,
+            "ratio": row.ratio,
+            "met": row.met,
+            **{
+                side: {
+                    "median": spread.median,
+                    "spread": spread.spread,
+                    "values": list(spread.values),
+                }
+                for side, spread in row.sides.items()
+            },
+        }
+    return {
+        "facts": facts,
+        "ceiling": None
+        if ceiling is None
+        else {
+            "one_shot": ceiling.one_shot.as_json(),
+            "concurrent": ceiling.concurrent.as_json(),
+        },
+        "workloads": [
+            {
+                "name": outcome.workload.name,
+                "summary": outcome.workload.summary,
+                "setup": attrs.asdict(outcome.workload.setup),
+                "notes": dict(outcome.workload.notes),
+                "durability": outcome.durability,
+                "checks": outcome.checks,
+                "errors": outcome.errors,
+                "metrics": table.get(outcome.workload.name, {}),
+                "samples": {
+                    side: [sample.as_json() for sample in samples]
+                    for side, samples in outcome.samples.items()
+                },
+            }
+            for outcome in outcomes
+        ],
+        "problems": problems(outcomes),
+    }
