@@ -175,6 +175,8 @@ class Config:
         dhcp6: The IPv6 part, if the file has a ``Dhcp6`` map.
         sockets: Control sockets to listen on (both families' together).
         ignored: Paths of keys leased does not use.
+        limits: Control-channel limits from the ``Leased`` map, as keyword
+            arguments for :class:`leased.server.Limits`.
         raw: The file's content, for ``config-get``.
         path: The file it came from.
     """
@@ -185,6 +187,7 @@ class Config:
     ignored: tuple[str, ...]
     raw: dict[str, Any]
     path: str | None = None
+    limits: dict[str, Any] = attrs.field(factory=dict)
 
     def family(self, version: int) -> FamilyConfig | None:
         """The configuration of one family."""
@@ -248,8 +251,9 @@ def build(raw: Any, *, path: str | None = None) -> Config:
     families: dict[int, FamilyConfig] = {}
     sockets: list[SocketConfig] = []
     for key in raw:
-        if key not in ("Dhcp4", "Dhcp6"):
+        if key not in ("Dhcp4", "Dhcp6", "Leased"):
             ignored.append(key)
+    limits = _leased_section(raw.get("Leased", {}), "Leased", ignored)
     for version in (4, 6):
         name = f"Dhcp{version}"
         if name not in raw:
@@ -268,7 +272,32 @@ def build(raw: Any, *, path: str | None = None) -> Config:
         ignored=tuple(ignored),
         raw=raw,
         path=path,
+        limits=limits,
     )
+
+
+def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any]:
+    """Read the ``Leased`` map: settings of leased's own, which Kea lacks."""
+    section = _map(value, where)
+    limits: dict[str, Any] = {}
+    for key in section:
+        if key not in ("idle-timeout", "max-request-size", "max-nesting-depth"):
+            ignored.append(f"{where}/{key}")
+    if "idle-timeout" in section:
+        timeout = section["idle-timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(f"{where}/idle-timeout", "expected a positive number of seconds")
+        limits["idle_timeout"] = float(timeout)
+    if "max-request-size" in section:
+        limits["max_request_size"] = _uint32(
+            section["max-request-size"], f"{where}/max-request-size", low=1024
+        )
+    if "max-nesting-depth" in section:
+        depth = _uint32(section["max-nesting-depth"], f"{where}/max-nesting-depth", low=2)
+        if depth > 10000:
+            raise ConfigError(f"{where}/max-nesting-depth", "must be at most 10000")
+        limits["max_depth"] = depth
+    return limits
 
 
 # Value checks.  Each takes the value and its path for error texts.

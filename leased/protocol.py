@@ -436,7 +436,3 @@ class RequestReader:
         self._buf = bytearray()
         return Request(text)
 
-
-def encode(answer: Any) -> bytes:
-    """Encode one answer (a map) or batch item as JSON bytes."""
-    return orjson.dumps(answer)

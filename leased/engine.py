@@ -1,0 +1,206 @@
+"""The one way through: a decoded request in, an answer out.
+
+Theory of operation
+-------------------
+
+:meth:`Engine.execute` takes a decoded request and
+
+1. checks its top level as Kea does (a map, a string ``command``, no keys
+   but ``command``, ``arguments``, ``service`` and ``remote-address``);
+2. finds the handler in the registry (:mod:`leased.commands`);
+3. calls it.  A handler is a plain function: it reads the tables through a
+   :class:`State` and returns an :class:`Outcome`, the answer plus the lease
+   changes it implies; it never changes a table itself;
+4. commits the changes: each goes to the journal first (persist), then to
+   the table and its indexes (apply), then to the observers (statistics,
+   DNS updates); only then does the answer leave (answer).  That is Kea's
+   disk-first order.  If the journal refuses a change, nothing is applied
+   and the answer is an error: memory and disk never disagree.
+
+A handler that finds bad arguments raises :class:`~leased.errors.LeasedError`;
+the engine turns it into an answer here, in one place.  Anything else a
+handler raises is a bug: it is logged with its traceback and answered with
+result 1, and the daemon goes on.
+
+Everything here is synchronous: one command runs to completion before the
+next starts, so the tables need no locks.
+
+Logger: ``leased.commands``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol
+
+import attrs
+
+from leased.config import Config
+from leased.errors import (
+    RESULT_ERROR,
+    RESULT_UNSUPPORTED,
+    LeasedError,
+    StorageError,
+)
+from leased.model import V4, V6, Family, Lease
+from leased.table import LeaseTable
+
+LOGGER: Final = logging.getLogger("leased.commands")
+
+ALLOWED_KEYS: Final = frozenset({"command", "arguments", "service", "remote-address"})
+ABSENT: Final = object()
+
+
+@attrs.frozen
+class Change:
+    """One lease change: insert (no ``old``), replace, or remove (no ``new``)."""
+
+    family: Family
+    old: Lease | None
+    new: Lease | None
+
+
+@attrs.frozen
+class Outcome:
+    """What a handler decided: the answer and the changes it implies."""
+
+    answer: dict[str, Any]
+    changes: Sequence[Change] = ()
+
+
+class Journal(Protocol):
+    """Where changes are made durable before they are applied."""
+
+    def append(self, changes: Sequence[Change]) -> None:
+        """Persist ``changes`` or raise :class:`~leased.errors.StorageError`."""
+
+
+Observer = Callable[[Sequence[Change]], None]
+
+
+@attrs.define
+class State:
+    """What handlers read: configuration, tables, clock and server facts."""
+
+    config: Config
+    tables: dict[int, LeaseTable] = attrs.field(
+        factory=lambda: {4: LeaseTable(V4), 6: LeaseTable(V6)}
+    )
+    clock: Callable[[], float] = time.time
+    started: float = attrs.field(factory=time.monotonic)
+    reloaded: float = attrs.field(factory=time.monotonic)
+    shutdown_requested: int | None = None
+    pid: int = attrs.field(factory=os.getpid)
+
+    def table(self, family: Family) -> LeaseTable:
+        """The table of one family."""
+        return self.tables[family.version]
+
+    def now(self) -> int:
+        """The current time in whole seconds."""
+        return int(self.clock())
+
+
+Handler = Callable[[State, Any], Outcome]
+
+
+def answer(result: int, text: str | None = None, arguments: Any = None) -> dict[str, Any]:
+    """Build an answer map with Kea's keys (sorted), leaving out empty parts."""
+    out: dict[str, Any] = {}
+    if arguments is not None:
+        out["arguments"] = arguments
+    out["result"] = result
+    if text:
+        out["text"] = text
+    return out
+
+
+@attrs.define
+class Engine:
+    """Dispatches requests to handlers and commits what they decide.
+
+    Args:
+        state: The shared state handlers read.
+        registry: Command name to handler.
+        journal: Where changes are persisted first; ``None`` keeps them in
+            memory only (``persist`` false).
+        observers: Called with each committed batch of changes.
+    """
+
+    state: State
+    registry: dict[str, Handler]
+    journal: Journal | None = None
+    observers: list[Observer] = attrs.field(factory=list)
+
+    def execute(self, request: Any) -> dict[str, Any]:
+        """Run one decoded request and return its answer."""
+        try:
+            name, arguments = self._parse(request)
+        except LeasedError as error:
+            return answer(error.result, str(error))
+        handler = self.registry.get(name)
+        if handler is None:
+            LOGGER.debug("command not supported command=%s", name)
+            return answer(RESULT_UNSUPPORTED, f"'{name}' command not supported.")
+        try:
+            outcome = handler(self.state, arguments)
+            if outcome.changes:
+                self.commit(outcome.changes)
+        except LeasedError as error:
+            LOGGER.debug("command failed command=%s reason=%s", name, error)
+            return answer(error.result, str(error))
+        except Exception as error:  # a bug: keep serving, but say so loudly
+            LOGGER.exception("command raised an unexpected error command=%s", name)
+            return answer(RESULT_ERROR, f"internal error: {error}")
+        LOGGER.debug(
+            "command handled command=%s result=%s", name, outcome.answer.get("result")
+        )
+        return outcome.answer
+
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Persist, then apply, then tell the observers.
+
+        This is the only place the tables change.  The order is Kea's: the
+        journal first, so that a change the client hears about is on its way
+        to disk, and nothing is applied if the journal refuses.
+
+        Raises:
+            StorageError: The journal refused; nothing was applied.
+        """
+        if self.journal is not None:
+            try:
+                self.journal.append(changes)
+            except OSError as error:
+                raise StorageError(
+                    f"the lease change was not made: the lease file could not be written ({error})"
+                ) from error
+        tables = self.state.tables
+        for change in changes:
+            tables[change.family.version].apply(change.old, change.new)
+        for observer in self.observers:
+            observer(changes)
+
+    @staticmethod
+    def _parse(request: Any) -> tuple[str, Any]:
+        """Check the top level of a request as Kea 2.2 does."""
+        prefix = "Error during command processing: "
+        if not isinstance(request, dict):
+            raise LeasedError(f"{prefix}Invalid command Element specified, expected map")
+        if "command" not in request:
+            raise LeasedError(
+                f"{prefix}Invalid answer specified, does not contain mandatory 'command'"
+            )
+        for key in sorted(request):
+            if key not in ALLOWED_KEYS:
+                raise LeasedError(
+                    f"{prefix}Received command contains unsupported parameter '{key}'"
+                )
+        name = request["command"]
+        if not isinstance(name, str):
+            raise LeasedError(
+                f"{prefix}'command' element in command message is not a string"
+            )
+        return name, request.get("arguments", ABSENT)
