@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -120,15 +121,29 @@ def run_leased(
     config_path = workdir / "leased.json"
     config_path.write_text(json.dumps(with_socket(config, socket_path), indent=2))
     stderr = open(workdir / "leased.stderr", "wb")  # noqa: SIM115 closed below
+
+    # The child runs in ``workdir``, so it finds this very package only if
+    # the directory holding it is on its path (leased need not be installed).
+    source_root = str(Path(__file__).resolve().parent.parent)
+    python_path = os.environ.get("PYTHONPATH")
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([source_root, python_path])
+        if python_path
+        else source_root,
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "leased", "-c", str(config_path), *extra_args],
         cwd=workdir,
+        env=environment,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
     try:
+        deadline = time.monotonic() + timeout
         wait_for_socket(socket_path, process, timeout)
+        _wait_until_listening(socket_path, process, deadline)
         yield Daemon(process, socket_path, config_path, workdir)
     finally:
         _stop(process)
@@ -345,6 +360,29 @@ def run_kea(
     finally:
         _stop(process)
         output.close()
+
+
+def _wait_until_listening(
+    path: str, process: subprocess.Popen[bytes], deadline: float
+) -> None:
+    """Wait until a connection to ``path`` is accepted.
+
+    The socket file appears when it is bound, a moment before the server
+    listens on it.  The probe connection is closed without a request.
+    """
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(path)
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"daemon exited with {process.returncode} before listening"
+                ) from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {path}") from None
+            time.sleep(0.01)
 
 
 def _wait_until_answering(daemon: Daemon, deadline: float) -> None:

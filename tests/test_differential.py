@@ -151,13 +151,16 @@ class Servers:
     """The module's servers: Kea per family and config, leased per config.
 
     Servers start on first use and stay up for the whole module; a server
-    that is dead or not empty after a case is restarted.
+    that is dead or not empty after a case is restarted.  A server that
+    failed to start is not tried again, so one broken start fails the
+    remaining cases at once instead of waiting for each to time out.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.stacks: dict[tuple[str, int, str], contextlib.ExitStack] = {}
         self.daemons: dict[tuple[str, int, str], Daemon] = {}
+        self.failures: dict[tuple[str, int, str], str] = {}
         self.starts = 0
 
     def get(self, kind: str, family: int, config: str) -> Daemon:
@@ -171,13 +174,21 @@ class Servers:
         key = (kind, family if kind == "kea" else 0, config)
         if key in self.daemons:
             return self.daemons[key]
+        if key in self.failures:
+            raise RuntimeError(f"{kind} did not start earlier: {self.failures[key]}")
         self.starts += 1
         workdir = self.root / f"{kind}{key[1] or ''}-{config}-{self.starts}"
         stack = contextlib.ExitStack()
-        if kind == "kea":
-            daemon = stack.enter_context(run_kea(CONFIGS[config], family, workdir))
-        else:
-            daemon = stack.enter_context(run_leased(CONFIGS[config], workdir))
+        try:
+            if kind == "kea":
+                daemon = stack.enter_context(run_kea(CONFIGS[config], family, workdir))
+            else:
+                daemon = stack.enter_context(run_leased(CONFIGS[config], workdir))
+        except (RuntimeError, TimeoutError, OSError) as error:
+            stderr = workdir / "leased.stderr"
+            said = stderr.read_text(errors="replace")[-2000:] if stderr.exists() else ""
+            self.failures[key] = f"{error} {said}".strip()
+            raise
         self.stacks[key] = stack
         self.daemons[key] = daemon
         return daemon
@@ -192,15 +203,14 @@ class Servers:
 
     def empty(self, kind: str, family: int, config: str) -> None:
         """Drop each lease of ``family``; restart the server if that fails."""
-        daemon = self.get(kind, family, config)
+        key = (kind, family if kind == "kea" else 0, config)
+        daemon = self.daemons.get(key)
+        if daemon is None:
+            return
         try:
             daemon.command(f"lease{family}-wipe")
             left = daemon.command(f"lease{family}-get-all")
-            clean = left == {
-                "arguments": {"leases": []},
-                "result": 3,
-                "text": f"0 IPv{family} lease(s) found.",
-            }
+            clean = isinstance(left, dict) and left.get("arguments") == {"leases": []}
         except (OSError, ValueError):
             clean = False
         if not clean or daemon.process.poll() is not None:
