@@ -69,6 +69,9 @@ class Sample:
         client_cpu: CPU time of this process during the window, as a share of
             one core (1.0 means the client was busy all the time).
         server_cpu: The same for the server process, or None if unknown.
+        other_cpu: CPU time the rest of the machine spent during the window
+            (other processes, interrupts, time stolen by the hypervisor), in
+            cores: how much outside noise the sample suffered.
         results: How many answers carried each ``result`` code.
         unexpected: Answers whose ``result`` the workload did not expect, plus
             connections closed without an answer.
@@ -80,6 +83,7 @@ class Sample:
     latencies_ms: dict[str, float]
     client_cpu: float
     server_cpu: float | None
+    other_cpu: float
     results: dict[int, int]
     unexpected: int
 
@@ -88,6 +92,7 @@ class Sample:
         figures = {
             "rate": self.rate,
             "client_cpu": self.client_cpu,
+            "other_cpu": self.other_cpu,
             "client_us": self.client_cpu * self.elapsed / max(self.count, 1) * 1e6,
         }
         if self.server_cpu is not None:
@@ -106,33 +111,46 @@ class Sample:
         return data
 
 
+@attrs.frozen
+class _Usage:
+    """CPU shares over a timed window (see :class:`Sample`)."""
+
+    elapsed: float
+    client: float
+    server: float | None
+    other: float
+
+
 class _CpuMeter:
-    """Read the CPU time spent by this process and by the server process."""
+    """Read the CPU time of this process, the server and the whole machine."""
 
     def __init__(self, server_pid: int | None) -> None:
         self._server_pid = server_pid
-        self._start = (0.0, 0.0, 0.0)
+        self._start = (0.0, 0.0, 0.0, 0.0)
 
-    def _now(self) -> tuple[float, float, float]:
+    def _now(self) -> tuple[float, float, float, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return (
             time.perf_counter(),
             usage.ru_utime + usage.ru_stime,
             _process_cpu(self._server_pid),
+            _machine_busy(),
         )
 
     def start(self) -> None:
         self._start = self._now()
 
-    def stop(self) -> tuple[float, float, float | None]:
-        """Return the window's length and both CPU shares."""
+    def stop(self) -> _Usage:
+        """Return the window's length and the CPU shares spent in it."""
         end = self._now()
         elapsed = end[0] - self._start[0]
         client = (end[1] - self._start[1]) / elapsed
         server = None
         if self._server_pid is not None and end[2] >= 0 and self._start[2] >= 0:
             server = (end[2] - self._start[2]) / elapsed
-        return elapsed, client, server
+        busy = (end[3] - self._start[3]) / elapsed
+        other = max(0.0, busy - client - (server or 0.0))
+        return _Usage(elapsed, client, server, other)
 
 
 def _process_cpu(pid: int | None) -> float:
@@ -184,6 +202,20 @@ def _guarded(run: Callable[_P, Sample]) -> Callable[_P, Sample]:
             return run(*args, **kwargs)
 
     return guarded
+
+
+def _machine_busy() -> float:
+    """Return the CPU seconds all cores spent on anything but idling."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return 0.0
+
+    # The first line sums every core: user, nice, system, idle, iowait, irq,
+    # softirq, steal, then guest times already counted in user.
+    ticks = [int(value) for value in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / _CLOCK_TICKS
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -278,14 +310,15 @@ def one_shot(
             results[result_of(answer)] += 1
             count += 1
 
-    elapsed, client_cpu, server_cpu = meter.stop()
+    usage = meter.stop()
     return Sample(
         count=count,
-        elapsed=elapsed,
-        rate=count / elapsed,
+        elapsed=usage.elapsed,
+        rate=count / usage.elapsed,
         latencies_ms={},
-        client_cpu=client_cpu,
-        server_cpu=server_cpu,
+        client_cpu=usage.client,
+        server_cpu=usage.server,
+        other_cpu=usage.other,
         results=dict(results),
         unexpected=sum(n for code, n in results.items() if code not in expect),
     )
@@ -379,15 +412,16 @@ def concurrent(
 
     if not timing:
         meter.start()
-    _, client_cpu, server_cpu = meter.stop()
+    usage = meter.stop()
     selector.close()
     return Sample(
         count=count,
         elapsed=duration,
         rate=count / duration,
         latencies_ms=_latency_summary(latencies),
-        client_cpu=client_cpu,
-        server_cpu=server_cpu,
+        client_cpu=usage.client,
+        server_cpu=usage.server,
+        other_cpu=usage.other,
         results=dict(results),
         unexpected=sum(n for code, n in results.items() if code not in expect),
     )
@@ -446,14 +480,15 @@ def batch(
             _tally_batch(b"".join(chunks), size, results)
             count += size
 
-    elapsed, client_cpu, server_cpu = meter.stop()
+    usage = meter.stop()
     return Sample(
         count=count,
-        elapsed=elapsed,
-        rate=count / elapsed,
+        elapsed=usage.elapsed,
+        rate=count / usage.elapsed,
         latencies_ms=_latency_summary(latencies),
-        client_cpu=client_cpu,
-        server_cpu=server_cpu,
+        client_cpu=usage.client,
+        server_cpu=usage.server,
+        other_cpu=usage.other,
         results=dict(results),
         unexpected=sum(n for code, n in results.items() if code not in expect),
     )

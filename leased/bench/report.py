@@ -107,18 +107,36 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
-def _cpu_line(samples: Sequence[Sample]) -> str:
+def _cpu_cells(samples: Sequence[Sample]) -> list[str]:
+    """Return the CPU columns (medians over ``samples``) of one table line."""
     figures = [s.figures() for s in samples]
-    client_us = statistics.median(f["client_us"] for f in figures)
-    client_cpu = statistics.median(f["client_cpu"] for f in figures)
-    text = f"client {client_us:.1f} us/command ({_percent(client_cpu)} of a core)"
-    if all("server_us" in f for f in figures):
-        server_us = statistics.median(f["server_us"] for f in figures)
-        server_cpu = statistics.median(f["server_cpu"] for f in figures)
-        text += (
-            f", server {server_us:.1f} us/command ({_percent(server_cpu)} of a core)"
-        )
-    return text
+
+    def median(key: str) -> float | None:
+        values = [f[key] for f in figures if key in f]
+        return statistics.median(values) if values else None
+
+    cells = []
+    for key, show in (
+        ("rate", lambda v: f"{v:,.0f}"),
+        ("client_us", lambda v: f"{v:.1f}"),
+        ("client_cpu", _percent),
+        ("server_us", lambda v: f"{v:.1f}"),
+        ("server_cpu", _percent),
+        ("other_cpu", lambda v: f"{v:.2f}"),
+    ):
+        value = median(key)
+        cells.append("-" if value is None else show(value))
+    return cells
+
+
+_CPU_HEADER = [
+    "commands/s",
+    "client us/cmd",
+    "client core",
+    "server us/cmd",
+    "server core",
+    "other cores",
+]
 
 
 def problems(outcomes: Sequence[Outcome]) -> list[str]:
@@ -224,33 +242,39 @@ def to_text(
     )
     out.append("")
 
-    # What set the pace: CPU per command on each side.
-    out.append("CPU per command (medians):")
+    # What set the pace: CPU per command on each side, and how busy the
+    # rest of the machine was meanwhile.
+    out.append("CPU time per command and share of a core (medians):")
+    lines = [["workload", "server", *_CPU_HEADER]]
     saturated = []
     for outcome in outcomes:
         for side in SIDES:
             samples = outcome.samples.get(side)
             if not samples:
                 continue
-            out.append(
-                f"  {outcome.workload.name:<15} {_SIDE_TITLES[side]:<8} "
-                f"{_cpu_line(samples)}"
+            lines.append(
+                [outcome.workload.name, _SIDE_TITLES[side], *_cpu_cells(samples)]
             )
             if max(s.client_cpu for s in samples) >= _SATURATED:
                 saturated.append(f"{outcome.workload.name} ({side})")
+    if ceiling is not None:
+        lines.append(["stand-in, 1 client", "trivial", *_cpu_cells([ceiling.one_shot])])
+        lines.append(
+            [
+                f"stand-in, {facts.get('clients', '?')} clients",
+                "trivial",
+                *_cpu_cells([ceiling.concurrent]),
+            ]
+        )
+    out.extend(f"  {line}" for line in _table(lines))
     out.append("")
 
-    out.append("load generator ceiling (against a trivial stand-in server):")
+    out.append(
+        "load generator ceiling: the stand-in rows above, a trivial server that "
+        "answers without parsing"
+    )
     if ceiling is None:
         out.append(f"  not measured: {facts.get('ceiling_error', 'unknown error')}")
-    else:
-        for label, sample in (
-            ("one connection at a time", ceiling.one_shot),
-            (f"{facts.get('clients', '?')} concurrent clients", ceiling.concurrent),
-        ):
-            out.append(
-                f"  {label}: {sample.rate:,.0f} commands/s; {_cpu_line([sample])}"
-            )
     if saturated:
         out.append(
             f"  WARNING: the load generator used {_percent(_SATURATED)} of a core or "
