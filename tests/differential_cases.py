@@ -29,6 +29,7 @@ serves both from one process:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
@@ -40,10 +41,15 @@ ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 # reclaim them (Kea would every 10 s) while a case runs.
 NO_RECLAMATION = {"reclaim-timer-wait-time": 0, "flush-reclaimed-timer-wait-time": 0}
 
+# Leases stay in memory, as in Kea's unit tests, unless a configuration says
+# otherwise; Kea's default would be a lease file.
+IN_MEMORY = {"type": "memfile", "persist": False}
+
 CONFIGS: dict[str, dict[str, Any]] = {
     "fixture": {
         "Dhcp4": {
             "expired-leases-processing": NO_RECLAMATION,
+            "lease-database": IN_MEMORY,
             "subnet4": [
                 {
                     "id": 44,
@@ -63,6 +69,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         },
         "Dhcp6": {
             "expired-leases-processing": NO_RECLAMATION,
+            "lease-database": IN_MEMORY,
             "subnet6": [
                 {
                     "id": 66,
@@ -86,6 +93,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "auto": {
         "Dhcp4": {
             "expired-leases-processing": NO_RECLAMATION,
+            "lease-database": IN_MEMORY,
             "valid-lifetime": 7200,
             "client-classes": [{"name": "special"}],
             "subnet4": [
@@ -112,6 +120,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         },
         "Dhcp6": {
             "expired-leases-processing": NO_RECLAMATION,
+            "lease-database": IN_MEMORY,
             "preferred-lifetime": 3000,
             "valid-lifetime": 4000,
             "client-classes": [{"name": "special"}],
@@ -148,6 +157,29 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+def _with_lease_files(config: dict[str, Any]) -> dict[str, Any]:
+    """Copy ``config`` with each family's leases kept in a file of its own."""
+    copy: dict[str, Any] = copy_json(config)
+    for family in (4, 6):
+        copy[f"Dhcp{family}"]["lease-database"] = {
+            "type": "memfile",
+            "persist": True,
+            "name": f"leases{family}.csv",
+            "lfc-interval": 0,
+        }
+    return copy
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value."""
+    return json.loads(json.dumps(value))
+
+
+# The fixture with lease files: Kea then also runs the storage checks it
+# skips in memory (a lease needs an identifier unless declined).
+CONFIGS["persist"] = _with_lease_files(CONFIGS["fixture"])
+
+
 @attrs.frozen
 class Step:
     """One request of a case and the result code Kea gives it."""
@@ -156,7 +188,7 @@ class Step:
     command: str | None = None
     arguments: Any = ABSENT
     raw: bytes | None = None
-    leased: dict[str, Any] | None = None
+    leased: Any = None
     why: str = ""
     to_kea: bool = True
     half_close: bool = False
@@ -192,9 +224,7 @@ def half_closed(request: str) -> Step:
     return Step(None, raw=request.encode(), half_close=True)
 
 
-def deliberate(
-    step: Step, leased: dict[str, Any], why: str, *, to_kea: bool = True
-) -> Step:
+def deliberate(step: Step, leased: Any, why: str, *, to_kea: bool = True) -> Step:
     """Mark ``step`` a deliberate difference: leased must answer ``leased``."""
     return attrs.evolve(step, leased=leased, why=why, to_kea=to_kea)
 
@@ -916,6 +946,20 @@ V4_ORDER = Case(
 # Requests checked before any command runs: the framing of the request and
 # the shape of the top-level map.  The command used is a harmless read.
 GET_ALL4 = '{"command": "lease4-get-all"}'
+NO_LEASES4 = {
+    "arguments": {"leases": []},
+    "result": 3,
+    "text": "0 IPv4 lease(s) found.",
+}
+NOT_A_MAP = {
+    "result": 1,
+    "text": "Error during command processing: "
+    "Invalid command Element specified, expected map",
+}
+BATCH = (
+    "leased answers a top-level list as a batch, one answer per element "
+    "(as newer Kea does over HTTP); Kea 2.2 refuses any list"
+)
 
 FRAMING = Case(
     "framing",
@@ -953,9 +997,14 @@ FRAMING = Case(
         raw(1, '{"command": "lease4-get-all"]'),
         raw(1, '{"command": "lease4\\u0100get-all"}'),
         raw(3, '{"command": "lease4\\u002dget-all"}'),
-        raw(1, "[1, 2]"),
-        raw(1, '["command"]'),
-        raw(1, "[" + GET_ALL4 + "]"),
+        deliberate(
+            raw(1, "[1, 2]"),
+            [NOT_A_MAP, NOT_A_MAP],
+            BATCH,
+        ),
+        deliberate(raw(1, '["command"]'), [NOT_A_MAP], BATCH),
+        deliberate(raw(1, "[" + GET_ALL4 + "]"), [NO_LEASES4], BATCH),
+        deliberate(raw(1, "[]"), [], BATCH),
         raw(1, "{}"),
         raw(1, '{"cmd": "lease4-get-all"}'),
         raw(1, '{"arguments": {}}'),
@@ -968,10 +1017,14 @@ FRAMING = Case(
         raw(2, '{"command": ""}'),
         raw(2, '{"command": "LEASE4-GET-ALL"}'),
         raw(2, '{"command": "lease4-write", "arguments": {"filename": "x.csv"}}'),
-        raw(
-            2,
-            '{"command": "lease6-get-by-hw-address",'
-            ' "arguments": {"hw-address": "01:02"}}',
+        deliberate(
+            raw(
+                2,
+                '{"command": "lease6-get-by-hw-address",'
+                ' "arguments": {"hw-address": "01:02"}}',
+            ),
+            {"result": 3, "text": "0 IPv6 lease(s) found."},
+            "leased also implements lease6-get-by-hw-address (Kea 3.1.1+)",
         ),
         half_closed(""),
         half_closed("  \n"),
@@ -1878,6 +1931,44 @@ V6_LARGE = Case(
     ),
 )
 
+V4_PERSIST = Case(
+    "v4_persist",
+    4,
+    (
+        c(1, "lease4-add", lease4("192.0.2.205", hw_address="")),
+        c(0, "lease4-add", lease4("192.0.2.206", hw_address="", state=1)),
+        c(1, "lease4-add", lease4("192.0.2.207", hw_address="", state=2)),
+        c(0, "lease4-add", lease4("192.0.2.208", hw_address="", client_id=CID1)),
+        c(1, "lease4-update", lease4("192.0.2.208", hw_address="")),
+        c(0, "lease4-update", lease4("192.0.2.206", hw_address="", state=1)),
+        c(1, "lease4-update", lease4("192.0.2.209", hw_address="", force_create=True)),
+        c(0, "lease4-add", lease4("192.0.2.210", valid_lft=0)),
+        c(0, "lease4-get-all"),
+        c(0, "lease4-del", {"ip-address": "192.0.2.210"}),
+        c(0, "lease4-wipe", {"subnet-id": 44}),
+        c(3, "lease4-get-all"),
+    ),
+    config="persist",
+)
+
+V6_PERSIST = Case(
+    "v6_persist",
+    6,
+    (
+        c(1, "lease6-add", lease6("2001:db8:1::202", duid="00")),
+        c(1, "lease6-add", lease6("2001:db8:1::202", duid="0")),
+        c(0, "lease6-add", lease6("2001:db8:1::203", duid="00", state=1)),
+        c(0, "lease6-add", lease6("2001:db8:1::204", duid="00:00")),
+        c(1, "lease6-add", pd("2001:db8:1:1::", 64, duid="00")),
+        c(1, "lease6-update", lease6("2001:db8:1::204", duid="00")),
+        c(3, "lease6-bulk-apply", {"leases": [lease6("2001:db8:1::205", duid="00")]}),
+        c(0, "lease6-get-all"),
+        c(0, "lease6-wipe"),
+        c(3, "lease6-get-all"),
+    ),
+    config="persist",
+)
+
 CASES: tuple[Case, ...] = (
     FRAMING,
     V4_ADD,
@@ -1909,4 +2000,6 @@ CASES: tuple[Case, ...] = (
     V6_AUTO,
     V6_ORDER,
     V6_LARGE,
+    V4_PERSIST,
+    V6_PERSIST,
 )

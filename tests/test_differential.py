@@ -42,17 +42,23 @@ from typing import Any
 
 import orjson
 import pytest
-from differential_cases import ABSENT, CASES, CONFIGS, Case, Step
 
 import leased
 from leased.client import send_raw
 from leased.harness import Daemon, kea_missing_reason, run_kea, run_leased
 
+# The cases live beside this file; ``tests`` may or may not be a package.
+if __package__:
+    from .differential_cases import ABSENT, CASES, CONFIGS, Case, Step
+else:
+    from differential_cases import ABSENT, CASES, CONFIGS, Case, Step
+
 # A ``cltt`` this close to the wall clock (in seconds) is taken as "now".
 NOW_SLACK = 5
 NOW = "<now>"
 
-_POSITION = re.compile(r"\s*\(<wire>:\d+:\d+\)")
+# Kea's position suffix, with the " in" some texts put before it.
+_POSITION = re.compile(r"(?:\s+in)?\s*\(<wire>:\d+:\d+\)")
 
 LEASED_MAIN = Path(leased.__file__).with_name("__main__.py")
 
@@ -71,7 +77,8 @@ def request_bytes(step: Step) -> bytes:
     request: dict[str, Any] = {"command": step.command}
     if step.arguments is not ABSENT:
         request["arguments"] = step.arguments
-    return orjson.dumps(request)
+    encoded: bytes = orjson.dumps(request)
+    return encoded
 
 
 def send(daemon: Daemon, step: Step) -> Any:
@@ -131,17 +138,50 @@ def _mark_now(value: Any, now: float) -> Any:
     return marked
 
 
+def explain(kea: Any, leased: Any) -> str:
+    """Point at where two lease lists differ, as answers can be long."""
+    if not (isinstance(kea, dict) and isinstance(leased, dict)):
+        return ""
+    kea_leases = (kea.get("arguments") or {}).get("leases")
+    leased_leases = (leased.get("arguments") or {}).get("leases")
+    if not (isinstance(kea_leases, list) and isinstance(leased_leases, list)):
+        return ""
+
+    def addresses(leases: list[Any]) -> list[Any]:
+        return [lease.get("ip-address") for lease in leases if isinstance(lease, dict)]
+
+    lines = []
+    if addresses(kea_leases) != addresses(leased_leases):
+        lines.append(f"  Kea's order:    {addresses(kea_leases)}")
+        lines.append(f"  leased's order: {addresses(leased_leases)}")
+    by_address = {lease.get("ip-address"): lease for lease in leased_leases}
+    for lease in kea_leases:
+        other = by_address.get(lease.get("ip-address"))
+        if other is not None and other != lease:
+            keys = sorted(set(lease) | set(other))
+            differ = {
+                k: (lease.get(k), other.get(k))
+                for k in keys
+                if lease.get(k) != other.get(k)
+            }
+            lines.append(f"  {lease.get('ip-address')} (Kea, leased): {differ}")
+    return "".join(f"\n{line}" for line in lines)
+
+
 def describe(step: Step) -> str:
     """Show a step's request as text, for reports."""
     return request_bytes(step).decode(errors="replace")
 
 
-def matches_expected(answer: Any, expected: dict[str, Any]) -> bool:
+def matches_expected(answer: Any, expected: Any) -> bool:
     """Check a leased answer against a deliberate difference's expectation.
 
-    Only the keys the expectation names are compared, so a step may pin the
-    result code alone when the exact text is leased's own choice.
+    A map expectation is compared on the keys it names only, so a step may
+    pin the result code alone when the exact text is leased's own choice;
+    any other expectation (a batch's list of answers) must match exactly.
     """
+    if not isinstance(expected, dict):
+        return bool(answer == expected)
     if not isinstance(answer, dict):
         return False
     return all(answer.get(key, ABSENT) == value for key, value in expected.items())
@@ -181,7 +221,11 @@ class Servers:
         stack = contextlib.ExitStack()
         try:
             if kind == "kea":
-                daemon = stack.enter_context(run_kea(CONFIGS[config], family, workdir))
+                database = CONFIGS[config][f"Dhcp{family}"].get("lease-database", {})
+                lease_file = database.get("name") if database.get("persist") else None
+                daemon = stack.enter_context(
+                    run_kea(CONFIGS[config], family, workdir, lease_file=lease_file)
+                )
             else:
                 daemon = stack.enter_context(run_leased(CONFIGS[config], workdir))
         except (RuntimeError, TimeoutError, OSError) as error:
@@ -283,6 +327,7 @@ def run_case(case: Case, servers: Servers, *, with_leased: bool) -> list[str]:
         elif leased_answer != kea_answer:
             problems.append(
                 f"{where}\n  Kea:    {kea_answer}\n  leased: {leased_answer}"
+                f"{explain(kea_answer, leased_answer)}"
             )
         if daemon.process.poll() is not None:
             problems.append(
