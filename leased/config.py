@@ -143,7 +143,9 @@ class FamilyConfig:
 
     def __attrs_post_init__(self) -> None:
         # A derived lookup table; frozen records set it once, here.
-        object.__setattr__(self, "by_id", {subnet.id: subnet for subnet in self.subnets})
+        object.__setattr__(
+            self, "by_id", {subnet.id: subnet for subnet in self.subnets}
+        )
 
     @property
     def bits(self) -> int:
@@ -285,15 +287,23 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
             ignored.append(f"{where}/{key}")
     if "idle-timeout" in section:
         timeout = section["idle-timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigError(f"{where}/idle-timeout", "expected a positive number of seconds")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or timeout <= 0
+        ):
+            raise ConfigError(
+                f"{where}/idle-timeout", "expected a positive number of seconds"
+            )
         limits["idle_timeout"] = float(timeout)
     if "max-request-size" in section:
         limits["max_request_size"] = _uint32(
             section["max-request-size"], f"{where}/max-request-size", low=1024
         )
     if "max-nesting-depth" in section:
-        depth = _uint32(section["max-nesting-depth"], f"{where}/max-nesting-depth", low=2)
+        depth = _uint32(
+            section["max-nesting-depth"], f"{where}/max-nesting-depth", low=2
+        )
         if depth > 10000:
             raise ConfigError(f"{where}/max-nesting-depth", "must be at most 10000")
         limits["max_depth"] = depth
@@ -331,7 +341,9 @@ def _uint32(value: Any, where: str, *, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(where, f"expected an integer, got {_kind(value)}")
     if not low <= value <= UINT32_MAX:
-        raise ConfigError(where, f"{value} is out of range, expected {low}..{UINT32_MAX}")
+        raise ConfigError(
+            where, f"{value} is out of range, expected {low}..{UINT32_MAX}"
+        )
     return value
 
 
@@ -360,9 +372,10 @@ def _family(
         if key not in _FAMILY_KEYS[version]:
             ignored.append(f"{where}/{key}")
 
-    inherited = {
+    inherited: dict[str, Any] = {
         "valid-lifetime": _uint32(
-            section.get("valid-lifetime", DEFAULT_VALID_LIFETIME), f"{where}/valid-lifetime"
+            section.get("valid-lifetime", DEFAULT_VALID_LIFETIME),
+            f"{where}/valid-lifetime",
         ),
         "preferred-lifetime": _uint32(
             section.get("preferred-lifetime", DEFAULT_PREFERRED_LIFETIME),
@@ -373,7 +386,9 @@ def _family(
     # Gather the subnets with the lifetimes they inherit, then number those
     # without an id and check that ids and prefixes are unique.
     found: list[tuple[dict[str, Any], str, dict[str, Any], str | None]] = []
-    for index, item in enumerate(_list(section.get(subnet_key, []), f"{where}/{subnet_key}")):
+    for index, item in enumerate(
+        _list(section.get(subnet_key, []), f"{where}/{subnet_key}")
+    ):
         found.append((item, f"{where}/{subnet_key}[{index}]", inherited, None))
     networks = _list(section.get("shared-networks", []), f"{where}/shared-networks")
     for n_index, network in enumerate(networks):
@@ -385,7 +400,7 @@ def _family(
         for key in network:
             if key not in _NETWORK_KEYS and key != subnet_key:
                 ignored.append(f"{n_where}/{key}")
-        n_inherited = dict(inherited)
+        n_inherited: dict[str, Any] = dict(inherited)
         for key in ("valid-lifetime", "preferred-lifetime"):
             if key in network:
                 n_inherited[key] = _uint32(network[key], f"{n_where}/{key}")
@@ -406,7 +421,9 @@ def _family(
     return FamilyConfig(
         version=version,
         subnets=tuple(sorted(subnets, key=lambda subnet: subnet.id)),
-        lease_database=_lease_database(section.get("lease-database"), f"{where}/lease-database"),
+        lease_database=_lease_database(
+            section.get("lease-database"), f"{where}/lease-database"
+        ),
         dhcp_ddns=_map(section["dhcp-ddns"], f"{where}/dhcp-ddns")
         if "dhcp-ddns" in section
         else None,
@@ -435,10 +452,13 @@ def _subnet(
             raise ValueError
     except (netaddr.AddrFormatError, ValueError, TypeError):
         raise ConfigError(
-            f"{where}/subnet", f"'{prefix}' is not an IPv{version} prefix (address/length)"
+            f"{where}/subnet",
+            f"'{prefix}' is not an IPv{version} prefix (address/length)",
         ) from None
     if network.ip != network.network:
-        raise ConfigError(f"{where}/subnet", f"'{prefix}' has bits set past its prefix length")
+        raise ConfigError(
+            f"{where}/subnet", f"'{prefix}' has bits set past its prefix length"
+        )
     client_class = parent.get("client-class")
     if "client-class" in item:
         client_class = _string(item["client-class"], f"{where}/client-class")
@@ -448,7 +468,8 @@ def _subnet(
         network=int(network.network),
         prefix_len=network.prefixlen,
         valid_lifetime=_uint32(
-            item.get("valid-lifetime", parent["valid-lifetime"]), f"{where}/valid-lifetime"
+            item.get("valid-lifetime", parent["valid-lifetime"]),
+            f"{where}/valid-lifetime",
         ),
         preferred_lifetime=_uint32(
             item.get("preferred-lifetime", parent["preferred-lifetime"]),
@@ -456,7 +477,9 @@ def _subnet(
         ),
         client_class=client_class or None,
         pools=tuple(_pools(item.get("pools", []), f"{where}/pools", version, network)),
-        pd_pools=tuple(_pd_pools(item.get("pd-pools", []), f"{where}/pd-pools", version)),
+        pd_pools=tuple(
+            _pd_pools(item.get("pd-pools", []), f"{where}/pd-pools", version)
+        ),
         shared_network=network_name,
     )
 
@@ -497,7 +520,9 @@ def _pd_pools(value: Any, where: str, version: int) -> Iterator[tuple[int, int, 
         length = pool.get("prefix-len")
         delegated = pool.get("delegated-len")
         if not isinstance(length, int) or not 1 <= length <= 128:
-            raise ConfigError(f"{p_where}/prefix-len", "expected an integer from 1 to 128")
+            raise ConfigError(
+                f"{p_where}/prefix-len", "expected an integer from 1 to 128"
+            )
         if not isinstance(delegated, int) or not length <= delegated <= 128:
             raise ConfigError(
                 f"{p_where}/delegated-len", f"expected an integer from {length} to 128"
@@ -507,7 +532,9 @@ def _pd_pools(value: Any, where: str, version: int) -> Iterator[tuple[int, int, 
             if address.version != 6:
                 raise ValueError
         except (netaddr.AddrFormatError, ValueError):
-            raise ConfigError(f"{p_where}/prefix", f"'{text}' is not an IPv6 prefix") from None
+            raise ConfigError(
+                f"{p_where}/prefix", f"'{text}' is not an IPv6 prefix"
+            ) from None
         yield int(address), length, delegated
 
 
@@ -518,7 +545,8 @@ def _number_subnets(subnets: list[Subnet], wheres: list[str]) -> list[Subnet]:
         if subnet.id:
             if subnet.id in used:
                 raise ConfigError(
-                    f"{where}/id", f"subnet id {subnet.id} is already used by {used[subnet.id]}"
+                    f"{where}/id",
+                    f"subnet id {subnet.id} is already used by {used[subnet.id]}",
                 )
             used[subnet.id] = where
     next_id = 1
@@ -540,7 +568,9 @@ def _number_subnets(subnets: list[Subnet], wheres: list[str]) -> list[Subnet]:
     return numbered
 
 
-def _socket_configs(section: dict[str, Any], where: str, sockets: list[SocketConfig]) -> None:
+def _socket_configs(
+    section: dict[str, Any], where: str, sockets: list[SocketConfig]
+) -> None:
     entries: list[tuple[Any, str]] = []
     if "control-socket" in section:
         entries.append((section["control-socket"], f"{where}/control-socket"))
@@ -556,7 +586,9 @@ def _socket_configs(section: dict[str, Any], where: str, sockets: list[SocketCon
             # Kea's newer HTTP(S) sockets are not served by leased.
             continue
         if "socket-name" not in entry:
-            raise ConfigError(f"{e_where}/socket-name", "missing, a unix socket needs a path")
+            raise ConfigError(
+                f"{e_where}/socket-name", "missing, a unix socket needs a path"
+            )
         name = _string(entry["socket-name"], f"{e_where}/socket-name").strip()
         if not name or name.endswith("/"):
             raise ConfigError(f"{e_where}/socket-name", f"'{name}' has no file name")
@@ -572,11 +604,15 @@ def _lease_database(value: Any, where: str) -> LeaseDatabase:
     value = _map(value, where)
     kind = _string(value.get("type", "memfile"), f"{where}/type")
     if kind != "memfile":
-        raise ConfigError(f"{where}/type", f"'{kind}' is not supported, only memfile is")
+        raise ConfigError(
+            f"{where}/type", f"'{kind}' is not supported, only memfile is"
+        )
     name = value.get("name")
     return LeaseDatabase(
         persist=_bool(value.get("persist", True), f"{where}/persist"),
         name=_string(name, f"{where}/name") if name is not None else None,
         lfc_interval=_uint32(value.get("lfc-interval", 3600), f"{where}/lfc-interval"),
-        max_row_errors=_uint32(value.get("max-row-errors", 0), f"{where}/max-row-errors"),
+        max_row_errors=_uint32(
+            value.get("max-row-errors", 0), f"{where}/max-row-errors"
+        ),
     )

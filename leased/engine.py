@@ -56,7 +56,7 @@ ABSENT: Final = object()
 
 @attrs.frozen
 class Change:
-    """One lease change: insert (no ``old``), replace, or remove (no ``new``)."""
+    """One lease change: insert (no ``old``), replace, remove (no ``new``)."""
 
     family: Family
     old: Lease | None
@@ -75,7 +75,7 @@ class Journal(Protocol):
     """Where changes are made durable before they are applied."""
 
     def append(self, changes: Sequence[Change]) -> None:
-        """Persist ``changes`` or raise :class:`~leased.errors.StorageError`."""
+        """Persist ``changes`` or raise ``StorageError``."""
 
 
 Observer = Callable[[Sequence[Change]], None]
@@ -107,8 +107,10 @@ class State:
 Handler = Callable[[State, Any], Outcome]
 
 
-def answer(result: int, text: str | None = None, arguments: Any = None) -> dict[str, Any]:
-    """Build an answer map with Kea's keys (sorted), leaving out empty parts."""
+def answer(
+    result: int, text: str | None = None, arguments: Any = None
+) -> dict[str, Any]:
+    """Build an answer with Kea's keys (sorted), leaving out empty parts."""
     out: dict[str, Any] = {}
     if arguments is not None:
         out["arguments"] = arguments
@@ -188,7 +190,9 @@ class Engine:
         """Check the top level of a request as Kea 2.2 does."""
         prefix = "Error during command processing: "
         if not isinstance(request, dict):
-            raise LeasedError(f"{prefix}Invalid command Element specified, expected map")
+            raise LeasedError(
+                f"{prefix}Invalid command Element specified, expected map"
+            )
         if "command" not in request:
             raise LeasedError(
                 f"{prefix}Invalid answer specified, does not contain mandatory 'command'"

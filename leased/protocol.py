@@ -69,7 +69,7 @@ NOT_DECODED: Final = object()
 
 @attrs.frozen
 class Request:
-    """A complete single request: its text, and its value when already decoded."""
+    """A complete single request: its text, and its value if decoded."""
 
     text: bytes
     value: Any = NOT_DECODED
@@ -263,7 +263,7 @@ class RequestReader:
             )
 
     def _skip_junk(self) -> bool:
-        """Skip whitespace and comments; True when a significant byte is next."""
+        """Skip whitespace and comments; True if a significant byte is next."""
         buf = self._buf
         while True:
             if self._comment is not None:
@@ -398,7 +398,9 @@ class RequestReader:
                     self._cuts.append((at, end + 2))
                     newlines = buf.count(b"\n", at, end)
                     if newlines:
-                        buf[at:end + 2] = b"\n" * newlines + b" " * (end + 2 - at - newlines)
+                        buf[at : end + 2] = b"\n" * newlines + b" " * (
+                            end + 2 - at - newlines
+                        )
                         self._cuts[-1] = (at + newlines, end + 2)
                     pos = end + 2
                 else:
@@ -426,7 +428,7 @@ class RequestReader:
             pieces.append(buf[last:end])
             text = b"".join(pieces)
         else:
-            text = bytes(buf[self._start:end])
+            text = bytes(buf[self._start : end])
         self._pos = end
         if self._batch:
             self._mode = _AFTER
@@ -435,4 +437,3 @@ class RequestReader:
         self._mode = _DONE
         self._buf = bytearray()
         return Request(text)
-

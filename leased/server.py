@@ -42,7 +42,7 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any, Final
 
 import attrs
@@ -139,10 +139,8 @@ def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
             yield Listener(path, sock, lock_fd)
         finally:
             sock.close()
-            try:
+            with suppress(FileNotFoundError):
                 os.unlink(path)
-            except FileNotFoundError:
-                pass
         # The lock file goes only after the socket, while the lock is held.
         os.unlink(lock_path)
     finally:
@@ -191,16 +189,22 @@ class Server:
                     acceptors.start_soon(self._watch_signals, signals)
                     for listener in listeners:
                         acceptors.start_soon(self._accept_loop, listener, connections)
-                        LOGGER.info("listening on control socket path=%s", listener.path)
+                        LOGGER.info(
+                            "listening on control socket path=%s", listener.path
+                        )
                     task_status.started()
                     await self._stopping.wait()
                     acceptors.cancel_scope.cancel()
-                connections.cancel_scope.deadline = trio.current_time() + self.shutdown_grace
+                connections.cancel_scope.deadline = (
+                    trio.current_time() + self.shutdown_grace
+                )
         LOGGER.info("stopped serving")
 
     async def _watch_signals(self, signals: Any) -> None:
         async for signum in signals:
-            LOGGER.info("shutting down on signal signal=%s", signal.Signals(signum).name)
+            LOGGER.info(
+                "shutting down on signal signal=%s", signal.Signals(signum).name
+            )
             self.stop()
             return
 
@@ -215,8 +219,15 @@ class Server:
                 except BlockingIOError:
                     break
                 except OSError as error:
-                    if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                        LOGGER.warning("cannot accept a connection reason=%s", error.strerror)
+                    if error.errno in (
+                        errno.EMFILE,
+                        errno.ENFILE,
+                        errno.ENOBUFS,
+                        errno.ENOMEM,
+                    ):
+                        LOGGER.warning(
+                            "cannot accept a connection reason=%s", error.strerror
+                        )
                         await trio.sleep(0.05)
                         break
                     raise
@@ -231,7 +242,8 @@ class Server:
 
     def _new_reader(self) -> RequestReader:
         return RequestReader(
-            max_request_size=self.limits.max_request_size, max_depth=self.limits.max_depth
+            max_request_size=self.limits.max_request_size,
+            max_depth=self.limits.max_depth,
         )
 
     def _answer_inline(self, conn: socket.socket) -> _Unfinished | None:
@@ -283,7 +295,9 @@ class Server:
                 return answer(RESULT_ERROR, str(error))
         return self.engine.execute(value)
 
-    async def _serve_connection(self, conn: socket.socket, unfinished: _Unfinished) -> None:
+    async def _serve_connection(
+        self, conn: socket.socket, unfinished: _Unfinished
+    ) -> None:
         """Finish a connection the inline path could not."""
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
         try:
@@ -301,9 +315,11 @@ class Server:
     async def _send(self, stream: trio.SocketStream, payload: bytes) -> None:
         view = memoryview(payload)
         for start in range(0, len(view), SEND_CHUNK):
-            await stream.send_all(view[start:start + SEND_CHUNK])
+            await stream.send_all(view[start : start + SEND_CHUNK])
 
-    async def _converse(self, stream: trio.SocketStream, reader: RequestReader, event: Any) -> None:
+    async def _converse(
+        self, stream: trio.SocketStream, reader: RequestReader, event: Any
+    ) -> None:
         """Read one request, or a batch, answering as events come.
 
         A batch is answered as a JSON list streamed item by item: ``[``
@@ -376,7 +392,9 @@ class _BatchWriter:
         await self.stream.send_all(b"[")
 
     async def item(self, payload: bytes) -> None:
-        await self.server._send(self.stream, payload if not self.count else b", " + payload)
+        await self.server._send(
+            self.stream, payload if not self.count else b", " + payload
+        )
         self.count += 1
         if self.server.engine.state.shutdown_requested is not None:
             self.server.stop()

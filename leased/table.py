@@ -190,7 +190,7 @@ class LeaseTable:
     # Changes.
 
     def apply(self, old: Lease | None, new: Lease | None) -> None:
-        """Make one change: insert (no ``old``), replace, or remove (no ``new``).
+        """Make one change: insert (no ``old``), replace, remove (no ``new``).
 
         ``old`` must be the lease the table holds at that address, and a
         replacement keeps the address.  Callers build changes from what the
@@ -258,11 +258,9 @@ class LeaseTable:
 
     def clear(self) -> None:
         """Forget every lease."""
-        attrs_fields = attrs.fields(LeaseTable)
-        for field in attrs_fields:
-            if field.name != "family":
-                assert isinstance(field.default, attrs.Factory)
-                setattr(self, field.name, field.default.factory())
+        fresh = LeaseTable(self.family)
+        for field in attrs.fields(LeaseTable):
+            setattr(self, field.name, getattr(fresh, field.name))
 
     # Reads.
 

@@ -40,5 +40,7 @@ def build_registry() -> dict[str, Handler]:
     registry["status-get"] = control.status_get
     registry["config-get"] = control.config_get
     registry["shutdown"] = control.shutdown
-    registry["list-commands"] = partial(control.list_commands, [*registry, "list-commands"])
+    registry["list-commands"] = partial(
+        control.list_commands, [*registry, "list-commands"]
+    )
     return registry

@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 
 from leased import __version__
+from leased.commands.params import is_int
 from leased.engine import ABSENT, Outcome, State, answer
 from leased.errors import RESULT_SUCCESS, CommandError
-from leased.commands.params import is_int
 
 
 def list_commands(names: list[str], state: State, args: Any) -> Outcome:

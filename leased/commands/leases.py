@@ -18,26 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from leased.engine import ABSENT, Change, Outcome, State, answer
-from leased.errors import (
-    RESULT_EMPTY,
-    RESULT_ERROR,
-    RESULT_SUCCESS,
-    CommandError,
-)
-from leased.model import (
-    TYPE_NAMES,
-    TYPE_PD,
-    Family,
-    Lease,
-    Lease4,
-    Lease6,
-    lower_hostname,
-    parse_client_id,
-    parse_duid,
-    parse_hw_address,
-    parse_ip,
-)
 from leased.commands.params import (
     QUERY_ADDRESS,
     QUERY_CLIENT_ID,
@@ -52,6 +32,25 @@ from leased.commands.params import (
     parse_lease,
     parse_query,
     state_number,
+)
+from leased.engine import ABSENT, Change, Outcome, State, answer
+from leased.errors import (
+    RESULT_EMPTY,
+    RESULT_ERROR,
+    RESULT_SUCCESS,
+    CommandError,
+)
+from leased.model import (
+    TYPE_NAMES,
+    TYPE_PD,
+    Family,
+    Lease,
+    Lease6,
+    lower_hostname,
+    parse_client_id,
+    parse_duid,
+    parse_hw_address,
+    parse_ip,
 )
 
 # Answers shared by several handlers.
@@ -86,7 +85,9 @@ def lease_add(family: Family, state: State, args: Any) -> Outcome:
     """Add a lease; refuse one whose address is taken."""
     if args is ABSENT:
         raise CommandError("no parameters specified for the command")
-    lease = parse_lease(family, state.config.family(family.version), args, state.clock).lease
+    lease = parse_lease(
+        family, state.config.family(family.version), args, state.clock
+    ).lease
     table = state.table(family)
 
     # Unlike Kea 2.2, a prefix on an address that an address lease holds (or
@@ -106,7 +107,9 @@ def lease_add(family: Family, state: State, args: Any) -> Outcome:
 def lease_update(family: Family, state: State, args: Any) -> Outcome:
     """Replace a lease wholesale, or create it with ``force-create``."""
     if args is ABSENT:
-        raise CommandError(f"no parameters specified for lease{family.version}-update command")
+        raise CommandError(
+            f"no parameters specified for lease{family.version}-update command"
+        )
     parsed = parse_lease(family, state.config.family(family.version), args, state.clock)
     lease = parsed.lease
     table = state.table(family)
@@ -320,7 +323,9 @@ def _parse_or_fail(parse: Callable[[str], bytes], text: str, prefix: str = "") -
 
 def lease4_get_by_hw_address(family: Family, state: State, args: Any) -> Outcome:
     """IPv4 leases with a hardware address, in every subnet."""
-    hw_address = _parse_or_fail(parse_hw_address, _by_identifier_text(args, "hw-address"))
+    hw_address = _parse_or_fail(
+        parse_hw_address, _by_identifier_text(args, "hw-address")
+    )
     return _found(family, state.table(family).with_hw_address(hw_address))
 
 
@@ -371,7 +376,9 @@ def lease_get_by_state(family: Family, state: State, args: Any) -> Outcome:
         if not is_int(subnet_id):
             raise CommandError("'subnet-id' parameter must be a number")
         if not 0 <= subnet_id <= UINT32_MAX:
-            raise CommandError("'subnet-id' parameter must be a 32 bit unsigned integer")
+            raise CommandError(
+                "'subnet-id' parameter must be a 32 bit unsigned integer"
+            )
     if 0 <= number < len(_STATE_WORDS):
         extra = f" with state {_STATE_WORDS[number]} ({number})"
     else:
@@ -434,7 +441,9 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
     # Phase 1: check every entry before changing anything.
     config = state.config.family(6)
     queries = [parse_query(family, entry) for entry in deleted or ()]
-    parsed = [parse_lease(family, config, entry, state.clock).lease for entry in leases or ()]
+    parsed = [
+        parse_lease(family, config, entry, state.clock).lease for entry in leases or ()
+    ]
 
     # Phase 2: apply in order against a view that sees the earlier changes.
     view = _PendingView(state.table(family))
@@ -450,7 +459,12 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
                 if target is None:
                     failed_deleted.append(
                         _failed_entry(
-                            family, query.lease_type, query.address, None, RESULT_EMPTY, "lease not found"
+                            family,
+                            query.lease_type,
+                            query.address,
+                            None,
+                            RESULT_EMPTY,
+                            "lease not found",
                         )
                     )
                     continue
@@ -463,7 +477,14 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
             done += 1
         except CommandError as error:
             failed_deleted.append(
-                _failed_entry(family, query.lease_type, query.address, query.identifier or None, RESULT_ERROR, str(error))
+                _failed_entry(
+                    family,
+                    query.lease_type,
+                    query.address,
+                    query.identifier or None,
+                    RESULT_ERROR,
+                    str(error),
+                )
             )
     for lease in parsed:
         assert isinstance(lease, Lease6)
@@ -477,7 +498,14 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
             done += 1
         except CommandError as error:
             failed.append(
-                _failed_entry(family, lease.type, lease.address, lease.duid, RESULT_ERROR, str(error))
+                _failed_entry(
+                    family,
+                    lease.type,
+                    lease.address,
+                    lease.duid,
+                    RESULT_ERROR,
+                    str(error),
+                )
             )
 
     arguments: dict[str, Any] | None = None

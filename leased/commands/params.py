@@ -29,7 +29,6 @@ import attrs
 
 from leased.config import FamilyConfig, Subnet
 from leased.errors import CommandError
-from leased.wire import render
 from leased.model import (
     STATE_DECLINED,
     STATE_NAMES,
@@ -49,6 +48,7 @@ from leased.model import (
     parse_hw_address,
     parse_ip,
 )
+from leased.wire import render
 
 MISSING: Final = object()
 UINT8_MAX: Final = 255
@@ -58,7 +58,13 @@ INT64_MAX: Final = (1 << 63) - 1
 
 # Kea 2.2 accepts states 0 to 2 from the lease commands.
 MAX_STATE_ACCEPTED: Final = 2
-STATE_WORDS: Final = ("default", "declined", "expired-reclaimed", "released", "registered")
+STATE_WORDS: Final = (
+    "default",
+    "declined",
+    "expired-reclaimed",
+    "released",
+    "registered",
+)
 
 
 def is_int(value: Any) -> bool:
@@ -67,7 +73,7 @@ def is_int(value: Any) -> bool:
 
 
 def lookup(args: Any, name: str) -> Any:
-    """``args[name]`` or :data:`MISSING`, refusing non-map arguments as Kea does."""
+    """``args[name]`` or :data:`MISSING`; non-map arguments are refused."""
     if not isinstance(args, dict):
         raise CommandError("get(string) called on a non-map Element")
     return args.get(name, MISSING)
@@ -96,7 +102,9 @@ def get_bool(args: Any, name: str) -> bool:
     return value
 
 
-def get_integer(args: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
+def get_integer(
+    args: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX
+) -> int:
     """A required integer within ``[low, high]``."""
     value = lookup(args, name)
     if value is MISSING:
@@ -104,7 +112,9 @@ def get_integer(args: Any, name: str, low: int = INT64_MIN, high: int = INT64_MA
     if not is_int(value):
         raise CommandError(f"invalid type specified for parameter '{name}'")
     if not low <= value <= high:
-        raise CommandError(f"out of range value ({value}) specified for parameter '{name}'")
+        raise CommandError(
+            f"out of range value ({value}) specified for parameter '{name}'"
+        )
     return int(value)
 
 
@@ -201,7 +211,9 @@ def parse_lease(
     # 5. Lifetimes.  Kea gives an IPv6 lease without "preferred-lft" the
     # subnet's *valid* lifetime, in 2.2 and since; so does leased.
     valid_lft = (
-        get_uint32(args, "valid-lft") if has(args, "valid-lft") else subnet.valid_lifetime
+        get_uint32(args, "valid-lft")
+        if has(args, "valid-lft")
+        else subnet.valid_lifetime
     )
     preferred_lft = 0
     if family.version == 6:
@@ -228,7 +240,9 @@ def parse_lease(
     # 7. DNS: the flags need a hostname.
     fqdn_fwd = get_bool(args, "fqdn-fwd") if has(args, "fqdn-fwd") else False
     fqdn_rev = get_bool(args, "fqdn-rev") if has(args, "fqdn-rev") else False
-    hostname = lower_hostname(get_string(args, "hostname")) if has(args, "hostname") else ""
+    hostname = (
+        lower_hostname(get_string(args, "hostname")) if has(args, "hostname") else ""
+    )
     if not hostname and (fqdn_fwd or fqdn_rev):
         raise CommandError(
             "No hostname specified and either forward or reverse fqdn was set to true."
@@ -246,7 +260,9 @@ def parse_lease(
     # 9. User context, with "comment" folded into it.
     user_context = _user_context(args)
 
-    force_create = get_bool(args, "force-create") if has(args, "force-create") else False
+    force_create = (
+        get_bool(args, "force-create") if has(args, "force-create") else False
+    )
     lease: Lease
     if family.version == 4:
         assert hw_address is not None
@@ -340,9 +356,11 @@ def _subnet(
 
 
 def _user_context(args: dict[str, Any]) -> dict[str, Any] | None:
-    context = args.get("user-context", MISSING)
+    context: Any = args.get("user-context", MISSING)
     if context is not MISSING and not isinstance(context, dict):
-        raise CommandError(f"Invalid user context '{render(context)}' is not a JSON map.")
+        raise CommandError(
+            f"Invalid user context '{render(context)}' is not a JSON map."
+        )
     comment = args.get("comment", MISSING)
     if comment is MISSING:
         return None if context is MISSING else context
@@ -367,7 +385,9 @@ def check_storable(family: Family, lease: Lease) -> None:
     """
     if lease.state == STATE_DECLINED:
         return
-    word = STATE_WORDS[lease.state] if lease.state < len(STATE_WORDS) else str(lease.state)
+    word = (
+        STATE_WORDS[lease.state] if lease.state < len(STATE_WORDS) else str(lease.state)
+    )
     if isinstance(lease, Lease4):
         if not lease.hw_address and not lease.client_id:
             raise CommandError(

@@ -1,0 +1,50 @@
+"""Shared fixtures: Kea's own lease-commands test configuration, an engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from leased import config
+from leased.commands import build_registry
+from leased.engine import Engine, State
+
+# The configuration Kea's lease commands tests use: two IPv4 and two IPv6
+# subnets without pools, lifetimes small enough to tell apart.
+KEA_TEST_CONFIG: dict[str, Any] = {
+    "Dhcp4": {
+        "valid-lifetime": 3,
+        "subnet4": [
+            {"id": 44, "subnet": "192.0.2.0/24"},
+            {"id": 88, "subnet": "192.0.3.0/24"},
+        ],
+    },
+    "Dhcp6": {
+        "preferred-lifetime": 3,
+        "valid-lifetime": 4,
+        "subnet6": [
+            {"id": 66, "subnet": "2001:db8:1::/48"},
+            {"id": 99, "subnet": "2001:db8:2::/48"},
+        ],
+    },
+}
+
+NOW = 1_900_000_000
+
+
+@pytest.fixture
+def engine() -> Engine:
+    """An engine on the Kea test configuration with a fixed clock."""
+    state = State(config.build(KEA_TEST_CONFIG), clock=lambda: NOW)
+    return Engine(state, build_registry())
+
+
+def run(
+    engine: Engine, command: str, arguments: Any = ..., **extra: Any
+) -> dict[str, Any]:
+    """Execute one command; ``...`` leaves ``arguments`` out."""
+    request: dict[str, Any] = {"command": command, **extra}
+    if arguments is not ...:
+        request["arguments"] = arguments
+    return engine.execute(request)
