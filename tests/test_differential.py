@@ -12,8 +12,9 @@ compared step by step after two normalisations applied alike to both sides:
   every other ``cltt`` is compared exactly.
 
 Steps that are deliberate differences (Kea crashes, loses data or claims a
-success it did not achieve) carry leased's expected answer and a reason;
-leased is checked against that instead.  Each step also states the result
+success it did not achieve, or leased answers something Kea 2.2 lacks)
+carry leased's expected answer and a reason; leased is checked against that
+instead.  Each step also states the result
 code Kea is expected to give, which keeps the cases honest about what they
 exercise even where leased is not there to compare.
 
@@ -22,10 +23,11 @@ one leased per configuration) and emptied between cases with the wipe
 commands; a server that does not come back empty is restarted.
 
 Running this file as a script prints Kea's answer to every step, which is
-how the cases are checked against the reference (from the top of the
+how the cases are checked against the reference; with ``--compare`` it
+prints every mismatch of leased instead (run from the top of the
 repository)::
 
-    PYTHONPATH=. python tests/test_differential.py [substring of case names]
+    PYTHONPATH=. python tests/test_differential.py [--compare] [substring]
 """
 
 from __future__ import annotations
@@ -397,5 +399,25 @@ def print_kea_answers(pattern: str = "") -> None:
             servers.close()
 
 
+def print_mismatches(pattern: str = "") -> None:
+    """Print every mismatch of leased in the cases named with ``pattern``."""
+    reason = kea_missing_reason() or leased_missing_reason()
+    if reason is not None:
+        sys.exit(reason)
+    with tempfile.TemporaryDirectory() as root:
+        servers = Servers(Path(root))
+        try:
+            for case in CASES:
+                if pattern in case.name:
+                    for problem in run_case(case, servers, with_leased=True):
+                        print(problem, end="\n\n")
+        finally:
+            servers.close()
+
+
 if __name__ == "__main__":
-    print_kea_answers(sys.argv[1] if len(sys.argv) > 1 else "")
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--compare"]:
+        print_mismatches(arguments[1] if len(arguments) > 1 else "")
+    else:
+        print_kea_answers(arguments[0] if arguments else "")
