@@ -1,4 +1,4 @@
-"""The lease table's indexes agree with a brute-force scan after any changes."""
+"""The lease table's indexes agree with a brute-force scan after changes."""
 
 from __future__ import annotations
 
