@@ -54,7 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ),
     )
     action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("-c", metavar="FILE", dest="run", help="run on this configuration file")
+    action.add_argument(
+        "-c", metavar="FILE", dest="run", help="run on this configuration file"
+    )
     action.add_argument(
         "-t", metavar="FILE", dest="test", help="check this configuration file and exit"
     )

@@ -29,14 +29,15 @@ This module reads the file and nothing else; it does no other I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 import netaddr
-import orjson
 
+from leased import kea_json
 from leased.errors import ConfigError
 from leased.protocol import BatchStart, FramingError, Request, RequestReader
 
@@ -227,17 +228,38 @@ def strip_comments(data: bytes) -> bytes:
     raise ConfigError("", "the configuration ends before its closing bracket")
 
 
+# A string, or a comma followed only by white space and a closing bracket.
+_STRING_OR_TRAILING_COMMA = re.compile(rb'"(?:[^"\\]|\\.)*"|,(\s*[}\]])')
+
+
+def _drop_trailing_commas(text: bytes) -> bytes:
+    """Remove commas before a closing bracket, outside strings.
+
+    Kea's configuration parser accepts them (its own example files have
+    some), though its control channel does not.
+    """
+    return _STRING_OR_TRAILING_COMMA.sub(
+        lambda match: match.group(1) if match.group(1) is not None else match.group(0),
+        text,
+    )
+
+
 def parse(data: bytes, *, path: str | None = None) -> Config:
     """Check a configuration given as text.
 
     Raises:
         ConfigError: The text is not JSON, or has a bad value.
     """
-    text = strip_comments(data)
+    text = _drop_trailing_commas(strip_comments(data))
     try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise ConfigError("", f"not valid JSON: {error}") from None
+        # Kea's reader, which accepts what Kea accepts in its own files
+        # (a trailing comma in a list, for one).
+        raw = kea_json.decode(text)
+    except kea_json.KeaJSONError as error:
+        where = ""
+        if error.line is not None:
+            where = f" at line {error.line + 1}, column {error.column}"
+        raise ConfigError("", f"not valid JSON: {error.reason}{where}") from None
     return build(raw, path=path)
 
 

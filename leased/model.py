@@ -171,7 +171,9 @@ def decode_formatted_hex(text: str) -> bytes:
             raise ValueError(digits)
         return bytes.fromhex(digits)
     except ValueError:
-        raise ValueError(f"'{text}' is not a valid string of hexadecimal digits") from None
+        raise ValueError(
+            f"'{text}' is not a valid string of hexadecimal digits"
+        ) from None
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -217,20 +219,17 @@ def parse_client_id(text: str) -> bytes:
         ValueError: With Kea's text.
     """
     data = decode_formatted_hex(text)
+    # A client identifier is checked as a DUID first (empty, too long), then
+    # for its own minimum length, as Kea's ClientId does.
+    check_duid(data)
     if len(data) < MIN_CLIENT_ID_LEN:
         raise ValueError(
             f"client-id is too short ({len(data)}), at least {MIN_CLIENT_ID_LEN} is required"
         )
-    if len(data) > MAX_DUID_LEN:
-        raise ValueError(
-            f"client-id is too large ({len(data)}), at most {MAX_DUID_LEN} is required"
-        )
     return data
 
 
-_ASCII_LOWER = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
-)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def lower_hostname(name: str) -> str:

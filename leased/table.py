@@ -143,6 +143,14 @@ def _hw_key(lease: Lease) -> bytes | None:
     return lease.hw_address
 
 
+def _hw_subnet_key(lease: Lease) -> tuple[bytes | None, int]:
+    return lease.hw_address, lease.subnet_id
+
+
+def _client_id_subnet_key(lease: Lease) -> tuple[bytes | None, int]:
+    return _client_id_key(lease), lease.subnet_id
+
+
 def _client_id_key(lease: Lease) -> bytes | None:
     return lease.client_id if isinstance(lease, Lease4) else None
 
@@ -178,13 +186,23 @@ class LeaseTable:
     by_subnet: dict[int, dict[int, Lease]] = attrs.field(factory=dict)
     by_expiration: SortedList = attrs.field(factory=SortedList)
 
-    def _multi(self) -> tuple[tuple[MultiIndex[Any], Callable[[Lease], Any]], ...]:
+    def _multi(
+        self,
+    ) -> tuple[
+        tuple[MultiIndex[Any], Callable[[Lease], Any], Callable[[Lease], Any]], ...
+    ]:
+        """Each multi-valued index, its key, and the key that fixes a place.
+
+        Kea orders identifier indexes by identifier *and* subnet, so a lease
+        whose subnet changes moves to the end of its identifier's leases even
+        though the identifier is the same; the third item says so.
+        """
         return (
-            (self.by_hw_address, _hw_key),
-            (self.by_client_id, _client_id_key),
-            (self.by_duid, _duid_key),
-            (self.by_hostname, _hostname_key),
-            (self.by_state, _state_key),
+            (self.by_hw_address, _hw_key, _hw_subnet_key),
+            (self.by_client_id, _client_id_key, _client_id_subnet_key),
+            (self.by_duid, _duid_key, _duid_key),
+            (self.by_hostname, _hostname_key, _hostname_key),
+            (self.by_state, _state_key, _state_key),
         )
 
     # Changes.
@@ -208,7 +226,7 @@ class LeaseTable:
         assert lease.address not in self.by_address, "address already leased"
         self.by_address[lease.address] = lease
         self.ordered.add(lease.address)
-        for index, key_of in self._multi():
+        for index, key_of, _ in self._multi():
             key = key_of(lease)
             if key is not None:
                 index.add(key, lease)
@@ -219,7 +237,7 @@ class LeaseTable:
         assert self.by_address.get(lease.address) is lease, "not the stored lease"
         del self.by_address[lease.address]
         self.ordered.remove(lease.address)
-        for index, key_of in self._multi():
+        for index, key_of, _ in self._multi():
             key = key_of(lease)
             if key is not None:
                 index.remove(key, lease)
@@ -233,9 +251,9 @@ class LeaseTable:
         assert self.by_address.get(old.address) is old, "not the stored lease"
         assert old.address == new.address, "a replacement keeps the address"
         self.by_address[new.address] = new
-        for index, key_of in self._multi():
+        for index, key_of, place_of in self._multi():
             old_key, new_key = key_of(old), key_of(new)
-            if old_key == new_key:
+            if old_key == new_key and place_of(old) == place_of(new):
                 if old_key is not None:
                     index.replace(old_key, new)
                 continue

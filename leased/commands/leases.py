@@ -41,8 +41,8 @@ from leased.errors import (
     CommandError,
 )
 from leased.model import (
+    TYPE_NA,
     TYPE_NAMES,
-    TYPE_PD,
     Family,
     Lease,
     Lease6,
@@ -71,7 +71,8 @@ def _found(family: Family, leases: list[Lease], extra: str = "") -> Outcome:
 
 
 def _lease_added_text(family: Family, lease: Lease) -> str:
-    if isinstance(lease, Lease6) and lease.type == TYPE_PD:
+    # Kea words every IPv6 type but addresses (IA_NA) as a prefix.
+    if isinstance(lease, Lease6) and lease.type != TYPE_NA:
         where = f"prefix {family.format_ip(lease.address)}/{lease.prefix_len}"
     else:
         where = f"address {family.format_ip(lease.address)}"
@@ -94,7 +95,7 @@ def lease_add(family: Family, state: State, args: Any) -> Outcome:
     # the reverse) is refused: Kea answers "added" there but stores nothing.
     if table.get(lease.address) is not None:
         raise CommandError(f"{family.word} lease already exists.")
-    check_storable(family, lease)
+    check_storable(state, family, lease)
     return Outcome(
         answer(RESULT_SUCCESS, _lease_added_text(family, lease)),
         [Change(family, None, lease)],
@@ -116,26 +117,24 @@ def lease_update(family: Family, state: State, args: Any) -> Outcome:
     stored = table.get(lease.address)
 
     if stored is None or not _same_kind(stored, lease):
-        if not parsed.force_create:
-            if stored is None:
-                raise CommandError(
-                    f"failed to update the lease with address {family.format_ip(lease.address)} either because the lease has been deleted or it has changed in the database, in both cases a retry might succeed"
-                )
-        elif stored is not None:
-            # Unlike Kea 2.2, which would claim the lease was added: the
-            # address is held by a lease of another type.
-            raise CommandError(f"{family.word} lease already exists.")
-        else:
-            check_storable(family, lease)
+        if stored is not None:
+            # Unlike Kea 2.2, which aborts here without force-create and
+            # claims an add it does not make with it: the address is held by
+            # a lease of another type, so there is nothing of this type to
+            # update and no room to create one.
+            if parsed.force_create:
+                raise CommandError(f"{family.word} lease already exists.")
+        elif parsed.force_create:
+            check_storable(state, family, lease)
             return Outcome(
                 answer(RESULT_SUCCESS, f"{family.word} lease added."),
                 [Change(family, None, lease)],
             )
+        raise CommandError(
+            f"failed to update the lease with address {family.format_ip(lease.address)} either because the lease has been deleted or it has changed in the database, in both cases a retry might succeed"
+        )
 
-    # Kea looks the stored lease up by address alone here, so an update
-    # naming another type replaces the lease at that address; so does leased.
-    assert stored is not None
-    check_storable(family, lease)
+    check_storable(state, family, lease)
     return Outcome(
         answer(RESULT_SUCCESS, f"{family.word} lease updated."),
         [Change(family, stored, lease)],
@@ -394,6 +393,8 @@ def lease_get_by_state(family: Family, state: State, args: Any) -> Outcome:
 def lease_wipe(family: Family, state: State, args: Any) -> Outcome:
     """Delete every lease of one subnet, or of every configured subnet."""
     subnet_id = 0
+    if args is not ABSENT and not isinstance(args, dict):
+        raise CommandError("contains(string) called on a non-map Element")
     if args is not ABSENT and has(args, "subnet-id"):
         subnet_id = get_uint32(args, "subnet-id")
     config = state.config.family(family.version)
@@ -429,14 +430,17 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
     """
     if args is ABSENT or not isinstance(args, dict):
         raise CommandError("Command arguments missing or a not a map.")
-    deleted = args.get("deleted-leases")
-    leases = args.get("leases")
-    if deleted is None and leases is None:
+    # A key given as null counts as given (and then is not a list).
+    deleted = args.get("deleted-leases", ABSENT)
+    leases = args.get("leases", ABSENT)
+    if deleted is ABSENT and leases is ABSENT:
         raise CommandError("neither 'deleted-leases' nor 'leases' parameter specified")
-    if deleted is not None and not isinstance(deleted, list):
+    if deleted is not ABSENT and not isinstance(deleted, list):
         raise CommandError("the 'deleted-leases' parameter must be a list")
-    if leases is not None and not isinstance(leases, list):
+    if leases is not ABSENT and not isinstance(leases, list):
         raise CommandError("the 'leases' parameter must be a list")
+    deleted = [] if deleted is ABSENT else deleted
+    leases = [] if leases is ABSENT else leases
 
     # Phase 1: check every entry before changing anything.
     config = state.config.family(6)
@@ -493,7 +497,7 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
             if stored is not None and not _same_kind(stored, lease):
                 # Unlike Kea 2.2, which reports success and stores nothing.
                 raise CommandError("IPv6 lease already exists.")
-            check_storable(family, lease)
+            check_storable(state, family, lease)
             view.change(Change(family, stored, lease))
             done += 1
         except CommandError as error:

@@ -375,14 +375,18 @@ def _user_context(args: dict[str, Any]) -> dict[str, Any] | None:
     return dict(sorted(merged.items()))
 
 
-def check_storable(family: Family, lease: Lease) -> None:
+def check_storable(state: Any, family: Family, lease: Lease) -> None:
     """Refuse a lease Kea's lease file could not hold, with Kea's text.
 
     An IPv4 lease needs a hardware address or a client identifier, and an
-    IPv6 lease a real DUID, unless it is declined.  Kea checks this when it
-    writes the lease file; leased checks it always, since it always writes
-    one and a lease that cannot be read back would be lost on restart.
+    IPv6 lease a real DUID, unless it is declined.  As in Kea, the check is
+    made where leases are written to a lease file (``persist`` true, the
+    default): such a lease could not be read back after a restart.  With
+    ``persist`` false it is not made, as in Kea.
     """
+    config = state.config.family(family.version)
+    if config is not None and not config.lease_database.persist:
+        return
     if lease.state == STATE_DECLINED:
         return
     word = (
