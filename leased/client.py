@@ -9,6 +9,7 @@ the command-line tools; it works the same against leased and against Kea.
 
 from __future__ import annotations
 
+import selectors
 import socket
 from typing import Any
 
@@ -20,24 +21,52 @@ __all__ = ["send_command", "send_raw"]
 def send_raw(path: str, request: bytes, *, timeout: float = 30.0) -> bytes:
     """Send ``request`` as is and return every byte the server answers.
 
+    Sending and receiving overlap: a batch's answers stream back while its
+    requests are still going out, and a server that applies backpressure
+    (stops reading while its answers are not read) would otherwise wait for
+    this client forever.
+
     Args:
         path: The Unix socket path.
         request: The bytes to write; nothing is added.
-        timeout: Seconds to wait for each socket operation.
+        timeout: Seconds to wait for the socket to make any progress.
 
     Returns:
         The raw answer, possibly empty when the server closed without one.
+
+    Raises:
+        TimeoutError: Nothing moved for ``timeout`` seconds.
     """
+    chunks: list[bytes] = []
+    view = memoryview(request)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(request)
-        chunks = []
-        while True:
-            chunk = sock.recv(1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        sock.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            while True:
+                ready = selector.select(timeout)
+                if not ready:
+                    raise TimeoutError(f"no progress on {path} for {timeout} s")
+                events = ready[0][1]
+                if events & selectors.EVENT_WRITE and view:
+                    try:
+                        view = view[sock.send(view) :]
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        view = view[:0]  # the server stopped reading: answered
+                    if not view:
+                        selector.modify(sock, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    try:
+                        chunk = sock.recv(1 << 16)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
     return b"".join(chunks)
 
 

@@ -69,6 +69,8 @@ LOGGER: Final = logging.getLogger("leased.server")
 RECEIVE_SIZE: Final = 1 << 16
 SEND_CHUNK: Final = 1 << 16
 LISTEN_BACKLOG: Final = 1024
+DRAIN_BYTES: Final = 64 << 20
+DRAIN_SECONDS: Final = 2.0
 
 
 @attrs.frozen
@@ -154,6 +156,7 @@ class _Unfinished:
     reader: RequestReader
     event: Any = NEED_DATA
     leftover: bytes | None = None
+    drain: bool = False
 
 
 @attrs.define
@@ -267,7 +270,11 @@ class Server:
             return None
         reader.feed(data)
         event = reader.next_event()
-        if not isinstance(event, Request | FramingError):
+        if isinstance(event, FramingError):
+            # The client may still be sending what was refused; its task
+            # reads that away so the answer is not lost to a reset.
+            return _Unfinished(reader, leftover=encode(self._run(event)), drain=True)
+        if not isinstance(event, Request):
             return _Unfinished(reader, event)
         payload = encode(self._run(event))
         try:
@@ -303,6 +310,8 @@ class Server:
         try:
             if unfinished.leftover is not None:
                 await self._send(stream, unfinished.leftover)
+                if unfinished.drain:
+                    await self._drain(stream)
             else:
                 await self._converse(stream, unfinished.reader, unfinished.event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -311,6 +320,25 @@ class Server:
             await stream.aclose()
         if self.engine.state.shutdown_requested is not None:
             self.stop()
+
+    async def _drain(self, stream: trio.SocketStream) -> None:
+        """Read and discard what the peer still sends, for a bounded time.
+
+        Closing a Unix socket with unread bytes in it resets the connection,
+        and the peer may then lose the answer already sent.  So after
+        refusing a request that was not read to its end, the server signals
+        the end of its answer and reads the rest away (at most
+        ``DRAIN_BYTES`` or ``DRAIN_SECONDS``) before closing.
+        """
+        with suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            await stream.send_eof()
+            budget = DRAIN_BYTES
+            with trio.move_on_after(DRAIN_SECONDS):
+                while budget > 0:
+                    data = await stream.receive_some(RECEIVE_SIZE)
+                    if not data:
+                        break
+                    budget -= len(data)
 
     async def _send(self, stream: trio.SocketStream, payload: bytes) -> None:
         view = memoryview(payload)
@@ -361,6 +389,8 @@ class Server:
                     await batch.close()
                 else:
                     await self._send(stream, payload)
+                if isinstance(event, FramingError):
+                    await self._drain(stream)
                 return
             event = reader.next_event()
 
