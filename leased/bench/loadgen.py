@@ -75,6 +75,8 @@ class Sample:
         results: How many answers carried each ``result`` code.
         unexpected: Answers whose ``result`` the workload did not expect, plus
             connections closed without an answer.
+        extra: More figures a workload's action measured itself (start-up
+            seconds, bytes per lease, ...), reported like the others.
     """
 
     count: int
@@ -86,6 +88,7 @@ class Sample:
     other_cpu: float
     results: dict[int, int]
     unexpected: int
+    extra: dict[str, float] = attrs.field(factory=dict)
 
     def figures(self) -> dict[str, float]:
         """Return the sample's numbers under the keys metrics refer to."""
@@ -102,6 +105,7 @@ class Sample:
             )
         for name, value in self.latencies_ms.items():
             figures[f"{name}_ms"] = value
+        figures.update(self.extra)
         return figures
 
     def as_json(self) -> dict[str, Any]:

@@ -81,16 +81,17 @@ def rows(outcomes: Sequence[Outcome]) -> list[Row]:
     return table
 
 
-def _number(value: float, unit: str) -> str:
-    if unit == "ms":
-        return f"{value:.3g}"
-    return f"{value:,.0f}"
+def _number(value: float) -> str:
+    """Show large figures whole and small ones to three significant digits."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
-def _cell(spread: Spread | None, unit: str) -> str:
+def _cell(spread: Spread | None) -> str:
     if spread is None:
         return "-"
-    return f"{_number(spread.median, unit)} (+-{spread.spread * 100:.0f}%)"
+    return f"{_number(spread.median)} (+-{spread.spread * 100:.0f}%)"
 
 
 def _table(lines: list[list[str]]) -> list[str]:
@@ -192,7 +193,8 @@ def to_text(
     plan = facts.get("plan")
     if plan:
         out.append(
-            f"plan: {plan['repeat']} timed runs of {plan['duration']:g} s per server "
+            f"plan: {plan['repeat']} timed run{'' if plan['repeat'] == 1 else 's'} "
+            f"of {plan['duration']:g} s per server "
             f"after {plan['warmup']:g} s of warm-up, alternating servers; "
             f"{plan['leases']} preloaded leases, {plan['clients']} concurrent "
             f"clients, batches of {plan['batch_size']}"
@@ -227,8 +229,8 @@ def to_text(
                 row.workload,
                 row.metric.label,
                 row.metric.unit,
-                _cell(row.sides.get("leased"), row.metric.unit),
-                _cell(row.sides.get("kea"), row.metric.unit),
+                _cell(row.sides.get("leased")),
+                _cell(row.sides.get("kea")),
                 "-" if row.ratio is None else f"{row.ratio:.2f}",
                 target,
                 met,

@@ -162,6 +162,8 @@ def start_server(
             socket_path=daemon.socket_path,
             pid=daemon.process.pid,
             durability=_durability(side, lease_file),
+            workdir=workdir,
+            cpus=cpus,
             lease_file=lease_file,
         )
 

@@ -21,7 +21,8 @@ preload is paid once.  A workload that changes them (``mutates``) gets fresh
 servers.  Adding a workload is adding an entry to :data:`WORKLOADS`; one
 that needs a different life cycle (start-up time from a large lease file,
 memory per lease) can start servers itself from its action through
-:func:`leased.bench.runner.start_server`.
+:func:`leased.bench.runner.start_server` and return figures of its own in
+:attr:`~leased.bench.loadgen.Sample.extra`.
 
 Leases are generated from an index: lease ``i`` has address ``10.0.0.0 + 1 +
 i`` in subnet 1 (``10.0.0.0/8``), a hardware address and a client identifier
@@ -34,6 +35,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -177,6 +179,11 @@ class Server:
         pid: Its process, for CPU time.
         durability: How it keeps leases, in words for the output.
         lease_file: Its lease file, when it keeps one.
+        workdir: Its working directory; an action that starts more servers
+            (see :func:`leased.bench.runner.start_server`) uses fresh
+            directories beside it.
+        cpus: The cores it is pinned to, or None; more servers started by an
+            action should be pinned alike.
         next_index: The first lease index not used yet; the preload takes
             ``0 .. leases - 1`` and a workload that adds leases moves it on.
     """
@@ -185,6 +192,8 @@ class Server:
     socket_path: str
     pid: int
     durability: str
+    workdir: Path
+    cpus: set[int] | None = None
     lease_file: str | None = None
     next_index: int = 0
 
