@@ -56,6 +56,10 @@ from leased.model import (
 # Answers shared by several handlers.
 
 
+# Limitation: a list answer is built whole in memory (a dict per lease, then
+# the encoded bytes) before it is sent, so lease4-get-all of a large table
+# briefly needs memory proportional to its size, twice.  Encoding and sending
+# in chunks as the leases are rendered would lift this.
 def _found(family: Family, leases: list[Lease], extra: str = "") -> Outcome:
     """The answer of get-all and get-by-*: a list of leases."""
     to_json = family.to_json
