@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import orjson
 import pytest
 
 from leased.client import send_raw
-from leased.harness import Daemon, run_leased, with_socket
+from leased.harness import Daemon, run_leased, wait_for_socket, with_socket
 from tests.conftest import KEA_TEST_CONFIG
 
 CONFIG: dict[str, Any] = {
@@ -367,3 +368,53 @@ def test_server_logs_ignored_configuration_keys_once(tmp_path: Path) -> None:
     assert text.count("configuration keys not used") == 1
     assert "Dhcp4/option-data" in text
     assert "Dhcp4/loggers" in text
+
+
+@contextlib.contextmanager
+def started_as_is(
+    config: dict[str, Any], workdir: Path, socket_path: Path
+) -> Iterator[None]:
+    """Run leased on ``config`` unchanged until ``socket_path`` exists."""
+    config_path = workdir / "as-is.json"
+    config_path.write_text(json.dumps(config))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leased", "-c", str(config_path)],
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    try:
+        wait_for_socket(str(socket_path), process, 20)
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_server_socket_group_gives_mode_0660(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+    config = with_socket(CONFIG, str(tmp_path / "leased.sock"))
+    for family in ("Dhcp4", "Dhcp6"):
+        config[family]["control-socket"]["socket-group"] = group
+
+    with started_as_is(config, tmp_path, tmp_path / "leased.sock"):
+        info = os.stat(tmp_path / "leased.sock")
+
+    assert stat.S_IMODE(info.st_mode) == 0o660
+    assert info.st_gid == os.getgid()
+
+
+def test_server_listens_on_every_configured_socket(tmp_path: Path) -> None:
+    first, second = tmp_path / "one.sock", tmp_path / "two.sock"
+    config = with_socket(CONFIG, str(first))
+    del config["Dhcp6"]["control-socket"]
+    config["Dhcp6"]["control-sockets"] = [
+        {"socket-type": "unix", "socket-name": str(second)},
+        {"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": 8000},
+    ]
+
+    with started_as_is(config, tmp_path, second):
+        from_first = orjson.loads(send_raw(str(first), b'{"command": "version-get"}'))
+        from_second = orjson.loads(send_raw(str(second), b'{"command": "version-get"}'))
+
+    assert from_first == from_second
+    assert from_first["result"] == 0
