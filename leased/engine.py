@@ -51,7 +51,8 @@ from leased.table import LeaseTable
 LOGGER: Final = logging.getLogger("leased.commands")
 
 ALLOWED_KEYS: Final = frozenset({"command", "arguments", "service", "remote-address"})
-ABSENT: Final = object()
+# Stands for a key the request does not have (``null`` is a value).
+ABSENT: Final[Any] = object()
 
 
 @attrs.frozen

@@ -448,10 +448,8 @@ def lease6_bulk_apply(family: Family, state: State, args: Any) -> Outcome:
 
     # Phase 1: check every entry before changing anything.
     config = state.config.family(6)
-    queries = [parse_query(family, entry) for entry in deleted or ()]
-    parsed = [
-        parse_lease(family, config, entry, state.clock).lease for entry in leases or ()
-    ]
+    queries = [parse_query(family, entry) for entry in deleted]
+    parsed = [parse_lease(family, config, entry, state.clock).lease for entry in leases]
 
     # Phase 2: apply in order against a view that sees the earlier changes.
     view = _PendingView(state.table(family))

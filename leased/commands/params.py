@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 
 from leased.config import FamilyConfig, Subnet
+from leased.engine import ABSENT
 from leased.errors import CommandError
 from leased.model import (
     STATE_DECLINED,
@@ -50,7 +51,6 @@ from leased.model import (
 )
 from leased.wire import render
 
-MISSING: Final = object()
 UINT8_MAX: Final = 255
 UINT32_MAX: Final = (1 << 32) - 1
 INT64_MIN: Final = -(1 << 63)
@@ -73,10 +73,10 @@ def is_int(value: Any) -> bool:
 
 
 def lookup(args: Any, name: str) -> Any:
-    """``args[name]`` or :data:`MISSING`; non-map arguments are refused."""
+    """``args[name]`` or :data:`ABSENT`; non-map arguments are refused."""
     if not isinstance(args, dict):
         raise CommandError("get(string) called on a non-map Element")
-    return args.get(name, MISSING)
+    return args.get(name, ABSENT)
 
 
 # Typed getters.
@@ -85,7 +85,7 @@ def lookup(args: Any, name: str) -> Any:
 def get_string(args: Any, name: str) -> str:
     """A required string."""
     value = lookup(args, name)
-    if value is MISSING:
+    if value is ABSENT:
         raise CommandError(f"missing parameter '{name}'")
     if not isinstance(value, str):
         raise CommandError(f"invalid type specified for parameter '{name}'")
@@ -95,7 +95,7 @@ def get_string(args: Any, name: str) -> str:
 def get_bool(args: Any, name: str) -> bool:
     """A required boolean."""
     value = lookup(args, name)
-    if value is MISSING:
+    if value is ABSENT:
         raise CommandError(f"missing parameter '{name}'")
     if not isinstance(value, bool):
         raise CommandError(f"invalid type specified for parameter '{name}'")
@@ -107,7 +107,7 @@ def get_integer(
 ) -> int:
     """A required integer within ``[low, high]``."""
     value = lookup(args, name)
-    if value is MISSING:
+    if value is ABSENT:
         raise CommandError(f"missing parameter '{name}'")
     if not is_int(value):
         raise CommandError(f"invalid type specified for parameter '{name}'")
@@ -140,7 +140,7 @@ def get_address(args: Any, name: str) -> tuple[int, int, str]:
 
 def has(args: Any, name: str) -> bool:
     """True when the map ``args`` holds ``name``."""
-    return lookup(args, name) is not MISSING
+    return lookup(args, name) is not ABSENT
 
 
 # The lease parser shared by add, update and bulk-apply.
@@ -356,15 +356,15 @@ def _subnet(
 
 
 def _user_context(args: dict[str, Any]) -> dict[str, Any] | None:
-    context: Any = args.get("user-context", MISSING)
-    if context is not MISSING and not isinstance(context, dict):
+    context: Any = args.get("user-context", ABSENT)
+    if context is not ABSENT and not isinstance(context, dict):
         raise CommandError(
             f"Invalid user context '{render(context)}' is not a JSON map."
         )
-    comment = args.get("comment", MISSING)
-    if comment is MISSING:
-        return None if context is MISSING else context
-    if context is MISSING:
+    comment = args.get("comment", ABSENT)
+    if comment is ABSENT:
+        return None if context is ABSENT else context
+    if context is ABSENT:
         return {"comment": comment}
     if "comment" in context:
         raise CommandError(
@@ -533,7 +533,7 @@ def state_number(value: Any) -> int:
 
 
 __all__ = [
-    "MISSING",
+    "ABSENT",
     "STATE_REGISTERED",
     "ParsedLease",
     "Query",
