@@ -128,6 +128,30 @@ def _kea_version() -> str:
     return f"kea-dhcp4 {result.stdout.strip() or 'version unknown'}"
 
 
+def _leased_revision() -> str:
+    """Name the leased source measured: version, commit, local changes."""
+    root = Path(leased.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "leased"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return leased.__version__
+    dirty = ", with uncommitted changes" if changes else ""
+    return f"{leased.__version__} (commit {commit}{dirty})"
+
+
 def _let_children_import_leased() -> None:
     """Make ``python -m leased`` work in child processes, installed or not."""
     root = str(Path(leased.__file__).resolve().parent.parent)
@@ -163,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(
             ["leased-bench", *(sys.argv[1:] if argv is None else argv)]
         ),
-        "leased_version": leased.__version__,
+        "leased_version": _leased_revision(),
         "plan": attrs.asdict(plan),
         "clients": plan.clients,
     }

@@ -199,6 +199,7 @@ def to_text(
             f"{plan['leases']} preloaded leases, {plan['clients']} concurrent "
             f"clients, batches of {plan['batch_size']}"
         )
+    out.append(f"leased: {facts.get('leased_version', 'unknown version')}")
     if "kea_missing" in facts:
         out.append(f"Kea: not measured: {facts['kea_missing']}; leased only")
     elif "kea_version" in facts:
