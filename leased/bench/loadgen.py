@@ -385,7 +385,8 @@ def concurrent(
 
     while selector.get_map():
         for key, _ in selector.select():
-            sock: socket.socket = key.fileobj  # type: ignore[assignment]  # ours
+            # Only sockets are registered, never raw descriptors.
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
             began, chunks = key.data
             finished = False
             try:
