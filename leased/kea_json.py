@@ -187,6 +187,17 @@ def decode(text: bytes) -> Any:
     return value
 
 
+def orjson_reading_stands(text: bytes) -> bool:
+    """Whether orjson's reading of ``text`` (which orjson accepted) is Kea's.
+
+    False when the text holds something Kea may read differently or refuse
+    (a ``\\u`` escape, a very long integer); :func:`decode` must then look.
+    Callers that already hold orjson's value use this to skip a second
+    decoding.
+    """
+    return not _kea_may_refuse(text)
+
+
 def _kea_may_refuse(text: bytes) -> bool:
     """Whether ``text``, which orjson read, holds something Kea may refuse."""
     # ``find`` is faster than ``in`` here, and the single-byte search for a

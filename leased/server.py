@@ -8,14 +8,19 @@ The per-connection path
 -----------------------
 
 A Kea client opens a connection per command, so accepting and answering is
-the hot path.  A task per connection costs more than the command itself, so
-the accept loop works like this: when the listening socket is readable, it
-accepts every pending connection and tries to read each one at once.  A
-one-shot client has usually sent its whole request by then; it is answered
-inline, without a task: decode, execute, encode, write, close.  Only a
-connection whose request is not there yet, is incomplete, is a batch, or
-whose answer does not fit in the socket buffer gets a task of its own, which
-then applies the idle timeout and writes with backpressure.
+the hot path, and a trio task per connection costs more than the command.
+So one task, the poller, watches every listening socket and every connection
+still waiting for its request through a private ``epoll`` (itself awaited
+with ``trio.lowlevel.wait_readable``).  When a listener is readable it
+accepts every pending connection and reads each at once; whenever a
+connection's request is complete it is answered right there: decode,
+execute, encode, write, close.  A connection whose request is not all there
+yet stays in the poller, with its idle deadline; the waiting connections are
+kept in deadline order, so expiring them costs only the expired ones.
+
+Only what needs to wait for the peer gets a task of its own: a batch
+(answers are written with backpressure), an answer larger than the socket
+takes at once, or a refused request whose rest must be read away.
 
 One command runs at a time, between two awaits, so handlers see a table
 that nobody else changes under them.
@@ -39,8 +44,10 @@ import fcntl
 import grp
 import logging
 import os
+import select
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any, Final
@@ -71,6 +78,12 @@ SEND_CHUNK: Final = 1 << 16
 LISTEN_BACKLOG: Final = 1024
 DRAIN_BYTES: Final = 64 << 20
 DRAIN_SECONDS: Final = 2.0
+# Batch answers gathered before a write, at most.
+FLUSH_SIZE: Final = 1 << 18
+# How often waiting connections are checked against the idle timeout.
+EXPIRY_TICK: Final = 0.25
+# Pause before accepting again when out of file descriptors or memory.
+ACCEPT_BACKOFF: Final = 0.1
 
 
 @attrs.frozen
@@ -149,9 +162,18 @@ def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
         os.close(lock_fd)
 
 
+@attrs.define
+class _Waiting:
+    """A connection whose request is not complete yet."""
+
+    sock: socket.socket
+    reader: RequestReader
+    deadline: float
+
+
 @attrs.frozen
-class _Unfinished:
-    """Where the inline path left a connection for its task to go on."""
+class _Handover:
+    """What a connection's own task needs to go on where the poller stopped."""
 
     reader: RequestReader
     event: Any = NEED_DATA
@@ -174,6 +196,9 @@ class Server:
     limits: Limits = attrs.field(factory=Limits)
     shutdown_grace: float = 5.0
     _stopping: trio.Event = attrs.field(factory=trio.Event)
+    _epoll: select.epoll | None = None
+    _waiting: dict[int, _Waiting] = attrs.field(factory=dict)
+    _connections: trio.Nursery | None = None
 
     def stop(self) -> None:
         """Stop accepting; connections in flight get a grace period."""
@@ -186,21 +211,36 @@ class Server:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve until :meth:`stop`, SIGTERM, SIGINT or ``shutdown``."""
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with trio.open_nursery() as connections:
-                async with trio.open_nursery() as acceptors:
-                    acceptors.start_soon(self._watch_signals, signals)
-                    for listener in listeners:
-                        acceptors.start_soon(self._accept_loop, listener, connections)
-                        LOGGER.info(
-                            "listening on control socket path=%s", listener.path
-                        )
-                    task_status.started()
-                    await self._stopping.wait()
-                    acceptors.cancel_scope.cancel()
-                connections.cancel_scope.deadline = (
-                    trio.current_time() + self.shutdown_grace
-                )
+        by_fd = {listener.sock.fileno(): listener for listener in listeners}
+        self._epoll = select.epoll()
+        try:
+            for fd in by_fd:
+                self._epoll.register(fd, select.EPOLLIN)
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async with trio.open_nursery() as connections:
+                    self._connections = connections
+                    async with trio.open_nursery() as loops:
+                        loops.start_soon(self._watch_signals, signals)
+                        loops.start_soon(self._poll_loop, by_fd)
+                        loops.start_soon(self._expire_loop)
+                        for listener in listeners:
+                            LOGGER.info(
+                                "listening on control socket path=%s", listener.path
+                            )
+                        task_status.started()
+                        await self._stopping.wait()
+                        loops.cancel_scope.cancel()
+
+                    # Connections still waiting for their request have no
+                    # command in flight: close them.  Those with a task (an
+                    # answer being written, a batch) get the grace period.
+                    for fd in list(self._waiting):
+                        self._unwait(fd).close()
+                    connections.cancel_scope.deadline = (
+                        trio.current_time() + self.shutdown_grace
+                    )
+        finally:
+            self._epoll.close()
         LOGGER.info("stopped serving")
 
     async def _watch_signals(self, signals: Any) -> None:
@@ -211,37 +251,54 @@ class Server:
             self.stop()
             return
 
-    async def _accept_loop(self, listener: Listener, connections: trio.Nursery) -> None:
-        sock = listener.sock
+    # The poller: one task for every listening socket and every connection
+    # that waits for its request, through a private epoll.
+
+    async def _poll_loop(self, listeners: dict[int, Listener]) -> None:
+        assert self._epoll is not None
+        epoll = self._epoll
         while True:
-            await trio.lowlevel.wait_readable(sock)
-            # Accept everything that is pending before waiting again.
-            while True:
-                try:
-                    conn, _ = sock.accept()
-                except BlockingIOError:
-                    break
-                except OSError as error:
-                    if error.errno in (
-                        errno.EMFILE,
-                        errno.ENFILE,
-                        errno.ENOBUFS,
-                        errno.ENOMEM,
-                    ):
-                        LOGGER.warning(
-                            "cannot accept a connection reason=%s", error.strerror
-                        )
-                        await trio.sleep(0.05)
-                        break
-                    raise
-                conn.setblocking(False)
-                unfinished = self._answer_inline(conn)
-                if unfinished is not None:
-                    connections.start_soon(self._serve_connection, conn, unfinished)
+            await trio.lowlevel.wait_readable(epoll.fileno())
+            for fd, _ in epoll.poll(0):
+                listener = listeners.get(fd)
+                if listener is not None:
+                    self._accept_all(listener)
+                elif fd in self._waiting:
+                    waiting = self._waiting[fd]
+                    self._read(waiting.sock, waiting.reader)
                 if self.engine.state.shutdown_requested is not None:
                     self.stop()
                     return
-            await trio.lowlevel.checkpoint()
+
+    def _accept_all(self, listener: Listener) -> None:
+        """Accept every pending connection and try to answer each at once."""
+        while True:
+            try:
+                conn, _ = listener.sock.accept()
+            except BlockingIOError:
+                return
+            except OSError as error:
+                if error.errno not in (
+                    errno.EMFILE,
+                    errno.ENFILE,
+                    errno.ENOBUFS,
+                    errno.ENOMEM,
+                ):
+                    raise
+                # Out of descriptors or memory: stop watching this listener
+                # for a moment instead of spinning on it.
+                LOGGER.warning("cannot accept a connection reason=%s", error.strerror)
+                assert self._epoll is not None and self._connections is not None
+                self._epoll.unregister(listener.sock.fileno())
+                self._connections.start_soon(self._resume_accepting, listener)
+                return
+            conn.setblocking(False)
+            self._read(conn, self._new_reader())
+
+    async def _resume_accepting(self, listener: Listener) -> None:
+        await trio.sleep(ACCEPT_BACKOFF)
+        assert self._epoll is not None
+        self._epoll.register(listener.sock.fileno(), select.EPOLLIN)
 
     def _new_reader(self) -> RequestReader:
         return RequestReader(
@@ -249,45 +306,108 @@ class Server:
             max_depth=self.limits.max_depth,
         )
 
-    def _answer_inline(self, conn: socket.socket) -> _Unfinished | None:
-        """Answer a one-shot request whose bytes are already here.
+    def _read(self, conn: socket.socket, reader: RequestReader) -> None:
+        """Read what a connection has sent and answer it if it is complete.
 
-        Returns:
-            None when the connection was answered and closed; otherwise what
-            its task needs to go on (nothing read yet, an incomplete
-            request, a batch, or an answer the socket did not take at once).
+        A one-shot request is answered right here, without a task: decode,
+        execute, encode, write, close.  A connection whose request is not
+        all here waits in the poller; a batch, a refused request, or an
+        answer the socket does not take at once goes to a task of its own.
         """
-        reader = self._new_reader()
+        fd = conn.fileno()
         try:
             data = conn.recv(RECEIVE_SIZE)
         except BlockingIOError:
-            return _Unfinished(reader)
+            self._wait(conn, reader)
+            return
         except OSError:
+            self._forget(fd)
             conn.close()
-            return None
+            return
         if not data:
+            # Closed before the request was complete: Kea closes without an
+            # answer.
+            LOGGER.debug(
+                "peer closed before its request was complete size=%d",
+                reader.partial_size(),
+            )
+            self._forget(fd)
             conn.close()
-            return None
+            return
         reader.feed(data)
         event = reader.next_event()
+        if event is NEED_DATA:
+            self._wait(conn, reader)
+            return
+        self._forget(fd)
         if isinstance(event, FramingError):
-            # The client may still be sending what was refused; its task
-            # reads that away so the answer is not lost to a reset.
-            return _Unfinished(reader, leftover=encode(self._run(event)), drain=True)
-        if not isinstance(event, Request):
-            return _Unfinished(reader, event)
-        payload = encode(self._run(event))
+            # The client may still be sending what was refused; the task
+            # reads that away so that the answer is not lost to a reset.
+            payload = encode(self._run(event))
+            self._hand_over(conn, _Handover(reader, leftover=payload, drain=True))
+        elif isinstance(event, Request):
+            self._finish(conn, reader, encode(self._run(event)))
+        else:
+            self._hand_over(conn, _Handover(reader, event))
+
+    def _finish(
+        self, conn: socket.socket, reader: RequestReader, payload: bytes
+    ) -> None:
+        """Write an answer and close, or leave the rest to a task."""
         try:
             sent = conn.send(payload)
         except BlockingIOError:
             sent = 0
         except OSError:
             conn.close()
-            return None
+            return
         if sent < len(payload):
-            return _Unfinished(reader, leftover=payload[sent:])
-        conn.close()
-        return None
+            self._hand_over(conn, _Handover(reader, leftover=payload[sent:]))
+        else:
+            conn.close()
+
+    def _wait(self, conn: socket.socket, reader: RequestReader) -> None:
+        """Watch a connection until more of its request comes.
+
+        The idle timeout restarts with every read, and the waiting map is
+        kept in deadline order (a re-armed connection moves to the end), so
+        expiry only ever looks at its front.
+        """
+        assert self._epoll is not None
+        fd = conn.fileno()
+        if self._waiting.pop(fd, None) is None:
+            self._epoll.register(fd, select.EPOLLIN)
+        self._waiting[fd] = _Waiting(
+            conn, reader, time.monotonic() + self.limits.idle_timeout
+        )
+
+    def _unwait(self, fd: int) -> socket.socket:
+        assert self._epoll is not None
+        waiting = self._waiting.pop(fd)
+        self._epoll.unregister(fd)
+        return waiting.sock
+
+    def _forget(self, fd: int) -> None:
+        if fd in self._waiting:
+            self._unwait(fd)
+
+    def _hand_over(self, conn: socket.socket, handover: _Handover) -> None:
+        assert self._connections is not None
+        self._connections.start_soon(self._serve_connection, conn, handover)
+
+    async def _expire_loop(self) -> None:
+        """Answer connections that stayed silent past the idle timeout."""
+        tick = min(EXPIRY_TICK, self.limits.idle_timeout / 4)
+        while True:
+            await trio.sleep(tick)
+            now = time.monotonic()
+            while self._waiting:
+                fd, waiting = next(iter(self._waiting.items()))
+                if waiting.deadline > now:
+                    break
+                conn = self._unwait(fd)
+                payload = encode(_timeout_answer(waiting.reader))
+                self._finish(conn, waiting.reader, payload)
 
     def _run(self, event: Request | BatchItem | FramingError) -> dict[str, Any]:
         """Decode and execute one request, or answer a framing error."""
@@ -302,18 +422,18 @@ class Server:
                 return answer(RESULT_ERROR, str(error))
         return self.engine.execute(value)
 
-    async def _serve_connection(
-        self, conn: socket.socket, unfinished: _Unfinished
-    ) -> None:
-        """Finish a connection the inline path could not."""
+    # Connections with a task of their own.
+
+    async def _serve_connection(self, conn: socket.socket, handover: _Handover) -> None:
+        """Finish a connection the poller could not."""
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
         try:
-            if unfinished.leftover is not None:
-                await self._send(stream, unfinished.leftover)
-                if unfinished.drain:
+            if handover.leftover is not None:
+                await stream.send_all(handover.leftover)
+                if handover.drain:
                     await self._drain(stream)
             else:
-                await self._converse(stream, unfinished.reader, unfinished.event)
+                await self._converse(stream, handover.reader, handover.event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             LOGGER.debug("peer went away before its answer was sent")
         finally:
@@ -340,98 +460,115 @@ class Server:
                         break
                     budget -= len(data)
 
-    async def _send(self, stream: trio.SocketStream, payload: bytes) -> None:
-        view = memoryview(payload)
-        for start in range(0, len(view), SEND_CHUNK):
-            await stream.send_all(view[start : start + SEND_CHUNK])
-
     async def _converse(
         self, stream: trio.SocketStream, reader: RequestReader, event: Any
     ) -> None:
         """Read one request, or a batch, answering as events come.
 
-        A batch is answered as a JSON list streamed item by item: ``[``
-        when it opens, each answer as its command completes, ``]`` at the
-        end.  Whatever ends the connection early (a framing error, the idle
-        timeout, the peer closing), a batch's list is closed so that what
-        was answered is valid JSON.
+        A batch is answered as a JSON list: ``[`` when it opens, each answer
+        as its command completes, ``]`` at the end.  Answers are gathered
+        while more complete commands are already read, and written when the
+        reader needs more bytes (or enough has gathered), so a fast client's
+        batch costs one write per read, not one per command.  Whatever ends
+        the connection early (a framing error, the idle timeout, the peer
+        closing), a batch's list is closed so that what was answered stays
+        valid JSON.
         """
-        batch = _BatchWriter(stream, self)
+        out = _Answers(stream)
         while True:
             if event is NEED_DATA:
-                with trio.move_on_after(self.limits.idle_timeout):
+                await out.flush()
+                data = b""
+                with trio.move_on_after(self.limits.idle_timeout) as waited:
                     data = await stream.receive_some(RECEIVE_SIZE)
-                    if not data:
-                        # Closed before the request was complete: Kea closes
-                        # without an answer.
-                        LOGGER.debug(
-                            "peer closed before its request was complete size=%d",
-                            reader.partial_size(),
-                        )
-                        await batch.close()
-                        return
-                    reader.feed(data)
-                    event = reader.next_event()
-                    continue
-                await self._timed_out(batch, reader)
-                return
-            if isinstance(event, BatchStart):
-                await batch.open()
+                if waited.cancelled_caught:
+                    LOGGER.info("connection timed out size=%d", reader.partial_size())
+                    await out.last(encode(_timeout_answer(reader)))
+                    return
+                if not data:
+                    LOGGER.debug(
+                        "peer closed before its request was complete size=%d",
+                        reader.partial_size(),
+                    )
+                    await out.close()
+                    return
+                reader.feed(data)
+            elif isinstance(event, BatchStart):
+                out.open()
             elif isinstance(event, BatchItem):
-                await batch.item(encode(self._run(event)))
+                out.add(encode(self._run(event)))
+                if out.pending > FLUSH_SIZE:
+                    await out.flush()
+                if self.engine.state.shutdown_requested is not None:
+                    self.stop()
             elif isinstance(event, BatchEnd):
-                await batch.close()
+                await out.close()
                 return
             else:
-                payload = encode(self._run(event))
-                if batch.opened:
-                    await batch.item(payload)
-                    await batch.close()
-                else:
-                    await self._send(stream, payload)
+                await out.last(encode(self._run(event)))
                 if isinstance(event, FramingError):
                     await self._drain(stream)
                 return
             event = reader.next_event()
 
-    async def _timed_out(self, batch: _BatchWriter, reader: RequestReader) -> None:
-        size = reader.partial_size()
-        text = "Connection over control channel timed out"
-        if size:
-            text += f", discarded partial command of {size} bytes"
-        LOGGER.info("connection timed out size=%d", size)
-        payload = encode(answer(RESULT_ERROR, text))
-        if batch.opened:
-            await batch.item(payload)
-            await batch.close()
-        else:
-            await self._send(batch.stream, payload)
+
+def _timeout_answer(reader: RequestReader) -> dict[str, Any]:
+    """Kea's answer to a connection that stayed silent too long."""
+    size = reader.partial_size()
+    text = "Connection over control channel timed out"
+    if size:
+        text += f", discarded partial command of {size} bytes"
+    return answer(RESULT_ERROR, text)
 
 
 @attrs.define
-class _BatchWriter:
-    """Writes a batch's answers as one JSON list, item by item."""
+class _Answers:
+    """Gathers the answers of one connection and writes them in chunks.
+
+    Outside a batch it holds the one answer; inside a batch it writes the
+    list's brackets and separators.
+    """
 
     stream: trio.SocketStream
-    server: Server
-    opened: bool = False
+    batch: bool = False
     count: int = 0
+    parts: list[bytes] = attrs.field(factory=list)
+    pending: int = 0
 
-    async def open(self) -> None:
-        self.opened = True
-        await self.stream.send_all(b"[")
+    def open(self) -> None:
+        """The batch list begins."""
+        self.batch = True
+        self._put(b"[")
 
-    async def item(self, payload: bytes) -> None:
-        await self.server._send(
-            self.stream, payload if not self.count else b", " + payload
-        )
+    def add(self, payload: bytes) -> None:
+        """One more answer (a batch item, or the single answer)."""
+        if self.count:
+            self._put(b", ")
+        self._put(payload)
         self.count += 1
-        if self.server.engine.state.shutdown_requested is not None:
-            self.server.stop()
+
+    async def last(self, payload: bytes) -> None:
+        """The final answer: add it, close the list if any, write it all."""
+        self.add(payload)
+        await self.close()
 
     async def close(self) -> None:
-        if self.opened:
-            await self.stream.send_all(b"]")
+        """Close the batch list, if one was opened, and write everything."""
+        if self.batch:
+            self._put(b"]")
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write what has gathered."""
+        if self.parts:
+            data = b"".join(self.parts)
+            self.parts.clear()
+            self.pending = 0
+            await self.stream.send_all(data)
+
+    def _put(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.pending += len(data)
 
 
 @contextmanager

@@ -118,7 +118,7 @@ def test_protocol_batch_item_is_handed_out_before_the_list_ends() -> None:
     assert isinstance(reader.next_event(), BatchStart)
     item = reader.next_event()
     assert isinstance(item, BatchItem)
-    assert item.value is NOT_DECODED
+    assert item.value == {"command": "a"}
     assert reader.next_event() is NEED_DATA
 
 
@@ -189,3 +189,25 @@ def test_protocol_random_bytes_never_raise(data: bytes) -> None:
         isinstance(event, Request | BatchStart | BatchItem | BatchEnd | FramingError)
         for event in found
     )
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        b'{"a": "}}}}}}", "b": {"c": "}"}}',
+        b'{"a": /* } */ 1}',
+        b'{"a": 1 # }\n}',
+        b'{"a": "\\u00e9"}',
+        b'{"a": 123456789012345678901234567890}',
+    ],
+)
+def test_protocol_batch_element_fast_path_falls_back_safely(element: bytes) -> None:
+    """Elements the orjson shortcut cannot take still frame to themselves."""
+    found = events(b"[" + element + b", " + element + b"]")
+
+    items = [event for event in found if isinstance(event, BatchItem)]
+    assert len(items) == 2
+    for item in items:
+        assert item.value is NOT_DECODED or item.value == orjson.loads(item.text)
+        assert item.text.startswith(b"{") and item.text.endswith(b"}")
+    assert isinstance(found[-1], BatchEnd)
