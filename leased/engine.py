@@ -198,11 +198,12 @@ class Engine:
             raise LeasedError(
                 f"{prefix}Invalid answer specified, does not contain mandatory 'command'"
             )
-        for key in sorted(request):
-            if key not in ALLOWED_KEYS:
-                raise LeasedError(
-                    f"{prefix}Received command contains unsupported parameter '{key}'"
-                )
+        if not ALLOWED_KEYS.issuperset(request):
+            # Kea names the first unsupported key in sorted order.
+            key = min(key for key in request if key not in ALLOWED_KEYS)
+            raise LeasedError(
+                f"{prefix}Received command contains unsupported parameter '{key}'"
+            )
         name = request["command"]
         if not isinstance(name, str):
             raise LeasedError(

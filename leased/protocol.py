@@ -120,6 +120,8 @@ _AFTER: Final = 3  # in a batch, after an element: "," or "]" expected
 _AFTER_COMMA: Final = 4  # in a batch, after ",": an element is expected
 _DONE: Final = 5  # nothing more will be read
 
+# Consumed bytes kept in the buffer before it is compacted.
+_COMPACT_AT: Final = 1 << 16
 # How many candidate ends the batch element fast path tries.
 _FAST_TRIES: Final = 4
 
@@ -320,37 +322,51 @@ class RequestReader:
             return True
 
     def _compact(self) -> None:
-        """Drop consumed bytes outside a value."""
-        if self._pos:
+        """Drop consumed bytes outside a value, once there are enough.
+
+        Dropping shifts the rest of the buffer, so doing it after every batch
+        element would cost a copy of the whole read per element; past a
+        threshold it costs a copy per ``_COMPACT_AT`` bytes consumed.
+        """
+        if self._pos >= _COMPACT_AT or self._pos == len(self._buf):
             del self._buf[: self._pos]
             self._pos = 0
 
     def _begin_value(self) -> None:
         self._compact()
         self._mode = _VALUE
-        self._start = 0
+        self._start = self._pos
         self._depth = 0
         self._in_string = False
         self._cuts = []
-        byte = self._buf[0]
+        byte = self._buf[self._pos]
         self._scalar = byte not in (ord("{"), ord("["), ord('"'))
 
     def _fast_item(self) -> BatchItem | None:
         """Cut out a batch element by letting orjson find where it ends.
 
-        The element starts at the buffer's start with ``{``.  Each ``}`` is a
-        candidate end; the first candidate whose prefix decodes as JSON is
-        the end, since a valid JSON map closes exactly where its brackets
-        balance.  This decodes the element at the same time, at C speed.
+        The element starts at ``self._start`` with ``{``.  Each ``}`` that
+        balances the braces before it is a candidate end; the first candidate
+        whose prefix decodes as JSON is the end, since a valid JSON map
+        closes exactly where its brackets balance.  This decodes the element at the same time, at C speed.
         A few failed candidates (braces in strings, comments, an element not
         all here yet) hand over to the scanner.
         """
         buf = self._buf
-        end = buf.find(b"}")
-        for _ in range(_FAST_TRIES):
-            if end < 0 or end >= self.max_request_size:
+        start = self._start
+        end = buf.find(b"}", start)
+        tries = 0
+        while end >= 0 and tries < _FAST_TRIES:
+            if end - start >= self.max_request_size:
                 return None
-            text = bytes(buf[: end + 1])
+            # Only a brace that balances the braces before it can end the
+            # map (braces inside strings can fool this, and then orjson
+            # refuses the candidate).
+            if buf.count(b"{", start, end) != buf.count(b"}", start, end + 1):
+                end = buf.find(b"}", end + 1)
+                continue
+            tries += 1
+            text = bytes(buf[start : end + 1])
             try:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError:
