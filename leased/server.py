@@ -266,14 +266,18 @@ class Server:
     async def _poll_loop(self, listeners: dict[int, Listener]) -> None:
         """Wait on the private epoll, and handle what it reports.
 
-        When no other task can run and no connection task waits on trio's
-        own I/O, the poller blocks in its own epoll instead of going back
-        through trio's event loop, for at most the time to trio's next
-        deadline.  A one-shot command then costs two wake-ups of this
-        loop (the connection, then its request) and no round through trio;
-        that is most of the difference between Kea's one-shot rate and 1.5
-        times it.  The loop still yields to trio at least every
-        ``YIELD_EVERY`` seconds and whenever another task is runnable.
+        On this kind of machine a process that goes to sleep and is woken by
+        a client's next connection pays more for the wake-up than for the
+        command itself.  So after an event the poller keeps polling without
+        sleeping for ``BUSY_POLL`` seconds (a sequential client's next
+        connection usually comes within that), and only then blocks in its
+        own epoll, for at most the time to trio's next deadline, when no
+        other task can run and no connection task waits on trio's own I/O
+        (then it waits through trio instead).  It yields to trio whenever
+        another task is runnable and at least every ``YIELD_EVERY`` seconds.
+        This is what takes one-shot commands past 1.5 times Kea's rate
+        (docs/performance.md); the price is at most ``BUSY_POLL`` seconds of
+        a busy core after each burst of activity.
         """
         assert self._epoll is not None
         epoll = self._epoll
