@@ -305,7 +305,12 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
     section = _map(value, where)
     limits: dict[str, Any] = {}
     for key in section:
-        if key not in ("idle-timeout", "max-request-size", "max-nesting-depth"):
+        if key not in (
+            "idle-timeout",
+            "max-request-size",
+            "max-nesting-depth",
+            "busy-poll",
+        ):
             ignored.append(f"{where}/{key}")
     if "idle-timeout" in section:
         timeout = section["idle-timeout"]
@@ -318,6 +323,15 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
                 f"{where}/idle-timeout", "expected a positive number of seconds"
             )
         limits["idle_timeout"] = float(timeout)
+    if "busy-poll" in section:
+        spin = section["busy-poll"]
+        if (
+            isinstance(spin, bool)
+            or not isinstance(spin, int | float)
+            or not 0 <= spin <= 0.01
+        ):
+            raise ConfigError(f"{where}/busy-poll", "expected seconds from 0 to 0.01")
+        limits["busy_poll"] = float(spin)
     if "max-request-size" in section:
         limits["max_request_size"] = _uint32(
             section["max-request-size"], f"{where}/max-request-size", low=1024

@@ -348,9 +348,10 @@ class RequestReader:
         The element starts at ``self._start`` with ``{``.  Each ``}`` that
         balances the braces before it is a candidate end; the first candidate
         whose prefix decodes as JSON is the end, since a valid JSON map
-        closes exactly where its brackets balance.  This decodes the element at the same time, at C speed.
-        A few failed candidates (braces in strings, comments, an element not
-        all here yet) hand over to the scanner.
+        closes exactly where its brackets balance.  This decodes the element
+        at the same time, at C speed.  A few failed candidates (braces in
+        strings, comments, an element not all here yet) hand over to the
+        scanner.
         """
         buf = self._buf
         start = self._start

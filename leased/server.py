@@ -87,8 +87,6 @@ EXPIRY_TICK: Final = 0.25
 IDLE_BLOCK: Final = 0.05
 # Connections accepted per report of a listener, at most.
 ACCEPT_BURST: Final = 32
-# How long the poller keeps looking without sleeping after its last event.
-BUSY_POLL: Final = 0.0003
 YIELD_EVERY: Final = 0.002
 # Pause before accepting again when out of file descriptors or memory.
 ACCEPT_BACKOFF: Final = 0.1
@@ -103,11 +101,14 @@ class Limits:
             answered with a timeout error and closed (Kea: 10).
         max_request_size: Most bytes in one request or batch element.
         max_depth: Deepest nesting of brackets in one request.
+        busy_poll: Seconds the poller keeps looking for work without
+            sleeping after its last event (0 turns it off).
     """
 
     idle_timeout: float = 10.0
     max_request_size: int = 64 << 20
     max_depth: int = 100
+    busy_poll: float = 0.0003
 
 
 class SocketInUse(Exception):
@@ -269,30 +270,32 @@ class Server:
         On this kind of machine a process that goes to sleep and is woken by
         a client's next connection pays more for the wake-up than for the
         command itself.  So after an event the poller keeps polling without
-        sleeping for ``BUSY_POLL`` seconds (a sequential client's next
+        sleeping for ``Limits.busy_poll`` seconds (a sequential client's next
         connection usually comes within that), and only then blocks in its
         own epoll, for at most the time to trio's next deadline, when no
         other task can run and no connection task waits on trio's own I/O
         (then it waits through trio instead).  It yields to trio whenever
         another task is runnable and at least every ``YIELD_EVERY`` seconds.
         This is what takes one-shot commands past 1.5 times Kea's rate
-        (docs/performance.md); the price is at most ``BUSY_POLL`` seconds of
-        a busy core after each burst of activity.
+        (docs/performance.md); the price is at most ``busy_poll`` seconds of
+        a busy core after each burst of activity, during which the poller
+        yields the core to any other process that wants it.
         """
         assert self._epoll is not None
         epoll = self._epoll
         poll = epoll.poll
         statistics = trio.lowlevel.current_statistics
+        busy_poll = self.limits.busy_poll
         yielded = active = time.monotonic()
         while True:
             stats = statistics()
             blocked = False
-            if (
-                stats.tasks_runnable
-                or stats.run_sync_soon_queue_size
-                or time.monotonic() - active < BUSY_POLL
-            ):
+            spinning = False
+            if stats.tasks_runnable or stats.run_sync_soon_queue_size:
                 events = poll(0)
+            elif time.monotonic() - active < busy_poll:
+                events = poll(0)
+                spinning = not events
             elif self._tasks:
                 # Connection tasks wait on trio's own I/O: wait through trio.
                 await trio.lowlevel.wait_readable(epoll.fileno())
@@ -303,6 +306,10 @@ class Server:
                 events = poll(max(min(IDLE_BLOCK, stats.seconds_to_next_deadline), 0.0))
             if events:
                 active = time.monotonic()
+            elif spinning:
+                # Let a process that shares this core (the client, maybe)
+                # run before looking again.
+                os.sched_yield()
             for fd, _ in events:
                 listener = listeners.get(fd)
                 if listener is not None:
