@@ -125,6 +125,10 @@ def test_config_select_subnet_skips_client_class_and_takes_lowest_id() -> None:
             b'{"Leased": {"idle-timeout": 0}, "Dhcp4": {}}',
             "Leased/idle-timeout: expected a positive number of seconds",
         ),
+        (
+            b'{"Leased": {"busy-poll": 1}, "Dhcp4": {}}',
+            "Leased/busy-poll: expected seconds from 0 to 0.01",
+        ),
         (b'{"Dhcp5": {}}', "the configuration has neither a Dhcp4 nor a Dhcp6 map"),
         (b"[]", "the configuration must be a JSON map, not a list"),
         (b'{"Dhcp4": {', "the configuration ends before its closing bracket"),
@@ -139,13 +143,14 @@ def test_config_errors_name_the_bad_value(text: bytes, message: str) -> None:
 
 def test_config_leased_section_sets_limits() -> None:
     loaded = config.parse(
-        b'{"Leased": {"idle-timeout": 2.5, "max-request-size": 4096, "max-nesting-depth": 20}, "Dhcp6": {}}'
+        b'{"Leased": {"idle-timeout": 2.5, "max-request-size": 4096, "max-nesting-depth": 20, "busy-poll": 0}, "Dhcp6": {}}'
     )
 
     assert loaded.limits == {
         "idle_timeout": 2.5,
         "max_request_size": 4096,
         "max_depth": 20,
+        "busy_poll": 0.0,
     }
 
 
