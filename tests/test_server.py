@@ -418,3 +418,17 @@ def test_server_listens_on_every_configured_socket(tmp_path: Path) -> None:
 
     assert from_first == from_second
     assert from_first["result"] == 0
+
+
+def test_server_without_busy_poll_serves_the_same(tmp_path: Path) -> None:
+    config = {**CONFIG, "Leased": {**CONFIG["Leased"], "busy-poll": 0}}
+
+    with run_leased(config, tmp_path) as running:
+        answers = [
+            running.command("lease4-get", {"ip-address": "192.0.2.1"})
+            for _ in range(50)
+        ]
+        added = running.command("lease4-add", ADD["arguments"])
+
+    assert [answer["result"] for answer in answers] == [3] * 50
+    assert added["result"] == 0
