@@ -30,6 +30,15 @@ STATE_EXPIRED_RECLAIMED: Final = 2
 STATE_RELEASED: Final = 3
 STATE_REGISTERED: Final = 4
 
+# The word Kea uses for each state, by number.
+STATE_WORDS: Final = (
+    "default",
+    "declined",
+    "expired-reclaimed",
+    "released",
+    "registered",
+)
+
 STATE_NAMES: Final = {
     "default": STATE_DEFAULT,
     "assigned": STATE_DEFAULT,

@@ -41,6 +41,7 @@ from leased.errors import (
     CommandError,
 )
 from leased.model import (
+    STATE_WORDS,
     TYPE_NA,
     TYPE_NAMES,
     Family,
@@ -363,8 +364,6 @@ def lease_get_by_hostname(family: Family, state: State, args: Any) -> Outcome:
 
 # lease4-get-by-state, lease6-get-by-state (newer Kea)
 
-_STATE_WORDS = ("default", "declined", "expired-reclaimed", "released", "registered")
-
 
 def lease_get_by_state(family: Family, state: State, args: Any) -> Outcome:
     """Leases in a state, optionally in one subnet."""
@@ -382,8 +381,8 @@ def lease_get_by_state(family: Family, state: State, args: Any) -> Outcome:
             raise CommandError(
                 "'subnet-id' parameter must be a 32 bit unsigned integer"
             )
-    if 0 <= number < len(_STATE_WORDS):
-        extra = f" with state {_STATE_WORDS[number]} ({number})"
+    if 0 <= number < len(STATE_WORDS):
+        extra = f" with state {STATE_WORDS[number]} ({number})"
     else:
         extra = f" with state {number}"
     if subnet_id is not None:

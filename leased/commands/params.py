@@ -27,13 +27,14 @@ from typing import Any, Final
 
 import attrs
 
-from leased.config import FamilyConfig, Subnet
+from leased.config import UINT32_MAX, FamilyConfig, Subnet
 from leased.engine import ABSENT
 from leased.errors import CommandError
 from leased.model import (
     STATE_DECLINED,
     STATE_NAMES,
     STATE_REGISTERED,
+    STATE_WORDS,
     TYPE_NA,
     TYPE_PD,
     TYPE_TA,
@@ -52,19 +53,11 @@ from leased.model import (
 from leased.wire import render
 
 UINT8_MAX: Final = 255
-UINT32_MAX: Final = (1 << 32) - 1
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
 
 # Kea 2.2 accepts states 0 to 2 from the lease commands.
 MAX_STATE_ACCEPTED: Final = 2
-STATE_WORDS: Final = (
-    "default",
-    "declined",
-    "expired-reclaimed",
-    "released",
-    "registered",
-)
 
 
 def is_int(value: Any) -> bool:
