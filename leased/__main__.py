@@ -99,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if loaded.ignored:
         LOGGER.info("configuration keys not used keys=%s", ",".join(loaded.ignored))
+    # Limitation: lease files are not written yet, so every lease lives in
+    # memory only and is gone when the daemon stops, whatever "persist" says.
+    # The lease file journal (Kea's memfile CSV) lifts this.
+    for family in (loaded.dhcp4, loaded.dhcp6):
+        if family is not None and family.lease_database.persist:
+            LOGGER.warning(
+                "lease files are not written by this version, leases are kept in memory only family=%s",
+                f"v{family.version}",
+            )
     state = State(loaded)
     engine = Engine(state, build_registry())
     server = Server(engine, limits=Limits(**loaded.limits))
