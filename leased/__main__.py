@@ -21,7 +21,13 @@ from leased import config as config_module
 from leased.commands import build_registry
 from leased.engine import Engine, State
 from leased.errors import ConfigError
-from leased.server import Limits, Server, SocketInUse, open_listeners
+from leased.server import (
+    Limits,
+    Server,
+    SocketInUse,
+    block_stop_signals,
+    open_listeners,
+)
 
 LOGGER: Final = logging.getLogger("leased.server")
 
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     state = State(loaded)
     engine = Engine(state, build_registry())
     server = Server(engine, limits=Limits(**loaded.limits))
+    block_stop_signals()
     try:
         with open_listeners(loaded.sockets) as listeners:
             trio.run(server.serve, listeners)

@@ -80,6 +80,21 @@ DRAIN_BYTES: Final = 64 << 20
 DRAIN_SECONDS: Final = 2.0
 # Batch answers gathered before a write, at most.
 FLUSH_SIZE: Final = 1 << 18
+# Signals that stop the daemon cleanly.
+STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+
+
+def block_stop_signals() -> None:
+    """Hold back SIGTERM and SIGINT until :meth:`Server.serve` handles them.
+
+    A supervisor may send SIGTERM as soon as the control socket appears,
+    which is before the event loop has a handler; unblocked, the signal's
+    default action would kill the daemon on the spot, socket and lock file
+    left behind.  Blocked, it waits and then stops the daemon cleanly.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
 # How often waiting connections are checked against the idle timeout.
 EXPIRY_TICK: Final = 0.25
 # Longest the poller blocks in its own epoll while trio has nothing to do,
@@ -226,7 +241,10 @@ class Server:
         try:
             for fd in by_fd:
                 self._epoll.register(fd, select.EPOLLIN)
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+                # The caller may have blocked these until now (see
+                # block_stop_signals); from here on they stop us cleanly.
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 async with trio.open_nursery() as connections:
                     self._connections = connections
                     async with trio.open_nursery() as loops:

@@ -333,6 +333,19 @@ def test_server_sigterm_exits_cleanly_and_removes_files(tmp_path: Path) -> None:
     assert not os.path.exists(tmp_path / "leased.sock.lock")
 
 
+def test_server_sigterm_as_soon_as_the_socket_appears_is_clean(
+    tmp_path: Path,
+) -> None:
+    """The socket exists before the event loop handles signals; a SIGTERM
+    in that moment must still stop the daemon cleanly, not kill it."""
+    config = with_socket(CONFIG, str(tmp_path / "leased.sock"))
+    for _ in range(10):
+        with started_as_is(config, tmp_path, tmp_path / "leased.sock"):
+            pass  # started_as_is sends SIGTERM at once and expects exit 0
+
+        assert not os.path.exists(tmp_path / "leased.sock")
+
+
 def test_server_shutdown_command_exit_value(tmp_path: Path) -> None:
     with run_leased(CONFIG, tmp_path) as running:
         answer = running.command("shutdown", {"exit-value": 3})
