@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Final
 
 import trio
@@ -21,6 +22,7 @@ from leased import config as config_module
 from leased.commands import build_registry
 from leased.engine import Engine, State
 from leased.errors import ConfigError
+from leased.paths import PathError, data_directory
 from leased.server import (
     Limits,
     Server,
@@ -28,6 +30,7 @@ from leased.server import (
     block_stop_signals,
     open_listeners,
 )
+from leased.storage import StorageSetupError, lease_file_path, open_storage
 
 LOGGER: Final = logging.getLogger("leased.server")
 
@@ -68,6 +71,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     action.add_argument("-v", "--version", action="version", version=__version__)
     parser.add_argument(
+        "-d",
+        "--data-dir",
+        metavar="DIR",
+        help=(
+            "directory of the lease files (default: $LEASED_DATA_DIR, else "
+            "systemd's $STATE_DIRECTORY, else the current directory); lease "
+            "file names must lie in it"
+        ),
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error", "critical"],
@@ -76,27 +89,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_config(path: str) -> config_module.Config:
-    """Load a configuration or exit with its error."""
+def load_config(path: str, directory: Path) -> config_module.Config:
+    """Load a configuration or exit with its error.
+
+    Lease file names are checked against the data directory here too, so
+    that ``-t`` finds what would stop the daemon.
+    """
     try:
-        return config_module.load(path)
+        loaded = config_module.load(path)
+        for version in (4, 6):
+            try:
+                lease_file_path(loaded, version, directory)
+            except PathError as error:
+                raise ConfigError(
+                    f"Dhcp{version}/lease-database/name", str(error)
+                ) from None
     except ConfigError as error:
         print(f"leased: configuration error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
+    return loaded
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the daemon or check a configuration; return the exit status."""
     args = parse_args(argv)
     configure_logging(args.log_level)
+    directory = data_directory(args.data_dir)
     if args.test:
-        loaded = load_config(args.test)
+        loaded = load_config(args.test, directory)
         print(f"leased: {args.test}: configuration is valid")
         if loaded.ignored:
             print(f"leased: keys leased does not use: {', '.join(loaded.ignored)}")
         return 0
 
-    loaded = load_config(args.run)
+    loaded = load_config(args.run, directory)
     if not loaded.sockets:
         print(
             "leased: configuration error: no unix control-socket is configured in Dhcp4 or Dhcp6",
@@ -105,18 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if loaded.ignored:
         LOGGER.info("configuration keys not used keys=%s", ",".join(loaded.ignored))
-    # Limitation: lease files are not written yet, so every lease lives in
-    # memory only and is gone when the daemon stops, whatever "persist" says.
-    # The lease file journal (Kea's memfile CSV) lifts this.
-    for family in (loaded.dhcp4, loaded.dhcp6):
-        if family is not None and family.lease_database.persist:
-            LOGGER.warning(
-                "lease files are not written by this version, leases are kept in memory only family=%s",
-                f"v{family.version}",
-            )
     state = State(loaded)
-    engine = Engine(state, build_registry())
-    server = Server(engine, limits=Limits(**loaded.limits))
+    try:
+        storage = open_storage(loaded, directory, state.tables)
+    except StorageSetupError as error:
+        LOGGER.error("cannot load lease files reason=%s", error)
+        return EXIT_CONFIG
+    state.storage = storage
+    engine = Engine(state, build_registry(), journal=storage.journal)
+    server = Server(engine, limits=Limits(**loaded.limits), storage=storage)
     block_stop_signals()
     try:
         with open_listeners(loaded.sockets) as listeners:
@@ -129,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         pass
+    finally:
+        storage.close()
     LOGGER.info("shutdown complete")
     return state.shutdown_requested or 0
 

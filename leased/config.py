@@ -182,6 +182,8 @@ class Config:
             arguments for :class:`leased.server.Limits`.
         raw: The file's content, for ``config-get``.
         path: The file it came from.
+        durable_writes: ``Leased/durable-writes``: each change reaches the
+            disk (fsync) before its answer.
     """
 
     dhcp4: FamilyConfig | None
@@ -191,6 +193,7 @@ class Config:
     raw: dict[str, Any]
     path: str | None = None
     limits: dict[str, Any] = attrs.field(factory=dict)
+    durable_writes: bool = False
 
     def family(self, version: int) -> FamilyConfig | None:
         """The configuration of one family."""
@@ -278,6 +281,10 @@ def build(raw: Any, *, path: str | None = None) -> Config:
         if key not in ("Dhcp4", "Dhcp6", "Leased"):
             ignored.append(key)
     limits = _leased_section(raw.get("Leased", {}), "Leased", ignored)
+    durable = _bool(
+        _map(raw.get("Leased", {}), "Leased").get("durable-writes", False),
+        "Leased/durable-writes",
+    )
     for version in (4, 6):
         name = f"Dhcp{version}"
         if name not in raw:
@@ -297,6 +304,7 @@ def build(raw: Any, *, path: str | None = None) -> Config:
         raw=raw,
         path=path,
         limits=limits,
+        durable_writes=durable,
     )
 
 
@@ -310,6 +318,7 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
             "max-request-size",
             "max-nesting-depth",
             "busy-poll",
+            "durable-writes",
         ):
             ignored.append(f"{where}/{key}")
     if "idle-timeout" in section:

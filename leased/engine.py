@@ -94,6 +94,9 @@ class State:
     started: float = attrs.field(factory=time.monotonic)
     reloaded: float = attrs.field(factory=time.monotonic)
     shutdown_requested: int | None = None
+    # The lease files (``leased.storage.Storage``), for the few handlers
+    # that act on them; ``None`` in core tests without files.
+    storage: Any = None
     pid: int = attrs.field(factory=os.getpid)
 
     def table(self, family: Family) -> LeaseTable:

@@ -110,7 +110,8 @@ def run_leased(
         config: A Kea-shaped configuration; its control sockets are replaced by
             one socket in ``workdir``.
         workdir: The daemon's working directory (made if missing).
-        extra_args: More command-line arguments for the daemon.
+        extra_args: More command-line arguments for the daemon; the data
+            directory is ``workdir`` unless they say otherwise.
         timeout: Seconds to wait for the socket to appear.
 
     Yields:
@@ -132,6 +133,8 @@ def run_leased(
         if python_path
         else source_root,
     )
+    if "--data-dir" not in extra_args and "-d" not in extra_args:
+        extra_args = ("--data-dir", str(workdir), *extra_args)
     process = subprocess.Popen(
         [sys.executable, "-m", "leased", "-c", str(config_path), *extra_args],
         cwd=workdir,

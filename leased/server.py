@@ -48,7 +48,7 @@ import select
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any, Final
 
@@ -69,6 +69,7 @@ from leased.protocol import (
     Request,
     RequestReader,
 )
+from leased.storage import Storage
 from leased.wire import encode
 
 LOGGER: Final = logging.getLogger("leased.server")
@@ -203,6 +204,8 @@ class _Handover:
     event: Any = NEED_DATA
     leftover: bytes | None = None
     drain: bool = False
+    # The answer waits for the journal to reach the disk (durable writes).
+    sync: bool = False
 
 
 @attrs.define
@@ -224,6 +227,7 @@ class Server:
     _waiting: dict[int, _Waiting] = attrs.field(factory=dict)
     _connections: trio.Nursery | None = None
     _tasks: int = 0
+    storage: Storage | None = None
 
     def stop(self) -> None:
         """Stop accepting; connections in flight get a grace period."""
@@ -251,6 +255,8 @@ class Server:
                         loops.start_soon(self._watch_signals, signals)
                         loops.start_soon(self._poll_loop, by_fd)
                         loops.start_soon(self._expire_loop)
+                        if self.storage is not None:
+                            await loops.start(self.storage.run)
                         for listener in listeners:
                             LOGGER.info(
                                 "listening on control socket path=%s", listener.path
@@ -436,7 +442,11 @@ class Server:
             payload = encode(self._run(event))
             self._hand_over(conn, _Handover(reader, leftover=payload, drain=True))
         elif isinstance(event, Request):
-            self._finish(conn, reader, encode(self._run(event)))
+            payload = encode(self._run(event))
+            if self._must_sync():
+                self._hand_over(conn, _Handover(reader, leftover=payload, sync=True))
+            else:
+                self._finish(conn, reader, payload)
         else:
             self._hand_over(conn, _Handover(reader, event))
 
@@ -513,6 +523,36 @@ class Server:
                 return answer(RESULT_ERROR, str(error))
         return self.engine.execute(value)
 
+    # Durable writes.
+
+    def _must_sync(self) -> bool:
+        """Whether an answer must wait for the journal to reach the disk.
+
+        In durable mode no answer leaves while a change is only in the
+        operating system, so no client learns of a change a power cut
+        could still take back.
+        """
+        journal = self.engine.journal
+        return journal is not None and journal.pending()
+
+    async def _sync(self) -> None:
+        """Wait until the journal is on disk.
+
+        Raises:
+            OSError: The disk did not confirm it.
+        """
+        journal = self.engine.journal
+        assert journal is not None
+        await journal.sync()
+
+    async def _synced(self, payload: bytes) -> bytes:
+        """``payload`` once the journal is on disk, or an error answer."""
+        try:
+            await self._sync()
+        except OSError as error:
+            return _unsynced_answer(error)
+        return payload
+
     # Connections with a task of their own.
 
     async def _serve_connection(self, conn: socket.socket, handover: _Handover) -> None:
@@ -520,7 +560,10 @@ class Server:
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
         try:
             if handover.leftover is not None:
-                await stream.send_all(handover.leftover)
+                payload = handover.leftover
+                if handover.sync:
+                    payload = await self._synced(payload)
+                await stream.send_all(payload)
                 if handover.drain:
                     await self._drain(stream)
             else:
@@ -566,7 +609,7 @@ class Server:
         closing), a batch's list is closed so that what was answered stays
         valid JSON.
         """
-        out = _Answers(stream)
+        out = _Answers(stream, self._must_sync, self._sync)
         while True:
             if event is NEED_DATA:
                 await out.flush()
@@ -613,6 +656,21 @@ def _timeout_answer(reader: RequestReader) -> dict[str, Any]:
     return answer(RESULT_ERROR, text)
 
 
+def _unsynced_answer(error: OSError) -> bytes:
+    """The answer to a change the disk did not confirm (durable writes).
+
+    The change is in memory and in the operating system, but the client
+    must not take it as done: it may be lost in a crash.
+    """
+    return encode(
+        answer(
+            RESULT_ERROR,
+            "the lease change was made but the lease file could not be synced "
+            f"to disk ({error.strerror}); it may be lost in a crash",
+        )
+    )
+
+
 @attrs.define
 class _Answers:
     """Gathers the answers of one connection and writes them in chunks.
@@ -622,6 +680,8 @@ class _Answers:
     """
 
     stream: trio.SocketStream
+    must_sync: Callable[[], bool]
+    sync: Callable[[], Awaitable[None]]
     batch: bool = False
     count: int = 0
     parts: list[bytes] = attrs.field(factory=list)
@@ -656,6 +716,17 @@ class _Answers:
             data = b"".join(self.parts)
             self.parts.clear()
             self.pending = 0
+            if self.must_sync():
+                try:
+                    await self.sync()
+                except OSError as error:
+                    if self.batch:
+                        # A batch's list cannot carry the error in place of
+                        # answers already built: end it unfinished, so that
+                        # the client sees the batch did not complete.
+                        await self.stream.aclose()
+                        return
+                    data = _unsynced_answer(error)
             await self.stream.send_all(data)
 
     def _put(self, data: bytes) -> None:

@@ -274,6 +274,31 @@ class LeaseTable:
             self.by_expiration.remove(old_key)
             self.by_expiration.add(new_key)
 
+    def load(self, leases: Iterable[Lease]) -> None:
+        """Fill an empty table at start-up, faster than one apply each.
+
+        The ordered indexes are built once from all keys (one sort) rather
+        than by one insertion per lease.
+        """
+        assert not self.by_address, "load() fills an empty table"
+        by_address = self.by_address
+        by_subnet = self.by_subnet
+        multi = [(index, key_of) for index, key_of, _ in self._multi()]
+        expirations = []
+        for lease in leases:
+            by_address[lease.address] = lease
+            for index, key_of in multi:
+                key = key_of(lease)
+                if key is not None:
+                    index.add(key, lease)
+            subnet = by_subnet.get(lease.subnet_id)
+            if subnet is None:
+                subnet = by_subnet[lease.subnet_id] = {}
+            subnet[lease.address] = lease
+            expirations.append(expiration_key(lease))
+        self.ordered = SortedList(by_address)
+        self.by_expiration = SortedList(expirations)
+
     def clear(self) -> None:
         """Forget every lease."""
         fresh = LeaseTable(self.family)

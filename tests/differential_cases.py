@@ -1034,7 +1034,7 @@ FRAMING = Case(
         raw(2, '{"command": "foo"}'),
         raw(2, '{"command": ""}'),
         raw(2, '{"command": "LEASE4-GET-ALL"}'),
-        raw(2, '{"command": "lease4-write", "arguments": {"filename": "x.csv"}}'),
+        raw(2, '{"command": "lease4-frobnicate", "arguments": {"filename": "x.csv"}}'),
         deliberate(
             raw(
                 2,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from leased.commands import control, leases
+from leased.commands import control, files, leases
 from leased.engine import Handler
 from leased.model import V4, V6
 
@@ -30,11 +30,14 @@ def build_registry() -> dict[str, Handler]:
         )
         registry[f"lease{v}-get-by-state"] = partial(leases.lease_get_by_state, family)
         registry[f"lease{v}-wipe"] = partial(leases.lease_wipe, family)
+        registry[f"lease{v}-write"] = partial(files.lease_write, family)
     registry["lease4-get-by-hw-address"] = partial(leases.lease4_get_by_hw_address, V4)
     registry["lease4-get-by-client-id"] = partial(leases.lease4_get_by_client_id, V4)
     registry["lease6-get-by-duid"] = partial(leases.lease6_get_by_duid, V6)
     registry["lease6-get-by-hw-address"] = partial(leases.lease6_get_by_hw_address, V6)
     registry["lease6-bulk-apply"] = partial(leases.lease6_bulk_apply, V6)
+
+    registry["kea-lfc-start"] = files.kea_lfc_start
 
     registry["version-get"] = control.version_get
     registry["status-get"] = control.status_get

@@ -43,7 +43,7 @@ def version_get(state: State, args: Any) -> Outcome:
             f"netaddr {netaddr.__version__}",
             f"sortedcontainers {sortedcontainers.__version__}",
             f"orjson {orjson.__version__}",
-            "lease storage: in-memory table",
+            "lease storage: in-memory table, Kea memfile CSV lease files",
         ]
     )
     return Outcome(answer(RESULT_SUCCESS, __version__, {"extended": extended}))

@@ -1,0 +1,524 @@
+"""Kea's memfile lease file format: one CSV row per lease change.
+
+Theory of operation
+-------------------
+
+A lease file is a header line naming its columns, then one row per change:
+an added or updated lease is written whole; a deleted lease is the stored
+lease written again with its valid lifetime (and, for IPv6, its preferred
+lifetime) set to 0, so that its ``expire`` column equals its cltt.  Reading
+a file replays the rows in order, keyed by address: a later row replaces an
+earlier one, a row with valid lifetime 0 removes the address.  There is no
+quoting: fields are split on every comma, and the two free-text columns
+(hostname and user context) escape characters as ``&#xNN``.
+
+leased writes the newest header Kea writes (with ``pool_id``), and reads
+every older one Kea ever wrote: a column the file lacks takes its default
+(state 0, pool id 0, nothing otherwise).  :class:`Schema` holds, per family,
+the columns and the shortest header still accepted.
+
+Where leased differs from Kea on purpose (each closes a way Kea loses data):
+
+* Every control character (and ``,`` and ``&``) is escaped, not only ``,``
+  and ``&``: a newline in a hostname would otherwise split its row in two.
+  Kea reads the escapes back, so the file stays readable by Kea.
+* A carriage return at the end of a line is dropped before splitting (a file
+  edited on another system would otherwise lose every row, as Kea's loader
+  makes the ``\\r`` part of the last field).
+
+Text is handled as UTF-8; a byte sequence that is not valid UTF-8 (Kea
+writes hostname bytes as they came) is read with U+FFFD in its place, since
+leased keeps hostnames as text.
+
+This module does no I/O: :func:`format_row` and :func:`parse_rows` work on
+strings; :mod:`leased.leasefile` reads and writes files.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final
+
+import attrs
+import orjson
+
+from leased.model import (
+    STATE_DECLINED,
+    STATE_WORDS,
+    TYPE_NAMES,
+    TYPE_PD,
+    Lease,
+    Lease4,
+    Lease6,
+    decode_separated_hex,
+    format_ip6,
+)
+from leased.wire import render
+
+__all__ = [
+    "SCHEMA4",
+    "SCHEMA6",
+    "HeaderError",
+    "RowError",
+    "Schema",
+    "delete_row",
+    "escape",
+    "format_row",
+    "parse_header",
+    "unescape",
+]
+
+
+class HeaderError(ValueError):
+    """A header line no known schema accepts (Kea's text)."""
+
+
+class RowError(ValueError):
+    """A row that does not make a lease (Kea's text where Kea has one)."""
+
+
+@attrs.frozen
+class Schema:
+    """The columns of one family's lease file, newest last.
+
+    Attributes:
+        version: 4 or 6.
+        columns: Every column leased knows, in file order.
+        minimum: How many leading columns a header must have at least.
+        defaults: Column to the value a file without it implies.
+    """
+
+    version: int
+    columns: tuple[str, ...]
+    minimum: int
+    defaults: dict[str, str]
+
+    @property
+    def header(self) -> str:
+        """The header leased writes."""
+        return ",".join(self.columns)
+
+
+SCHEMA4: Final = Schema(
+    4,
+    (
+        "address",
+        "hwaddr",
+        "client_id",
+        "valid_lifetime",
+        "expire",
+        "subnet_id",
+        "fqdn_fwd",
+        "fqdn_rev",
+        "hostname",
+        "state",
+        "user_context",
+        "pool_id",
+    ),
+    minimum=9,
+    defaults={"state": "0", "pool_id": "0"},
+)
+
+SCHEMA6: Final = Schema(
+    6,
+    (
+        "address",
+        "duid",
+        "valid_lifetime",
+        "expire",
+        "subnet_id",
+        "pref_lifetime",
+        "lease_type",
+        "iaid",
+        "prefix_len",
+        "fqdn_fwd",
+        "fqdn_rev",
+        "hostname",
+        "hwaddr",
+        "state",
+        "user_context",
+        "hwtype",
+        "hwaddr_source",
+        "pool_id",
+    ),
+    minimum=12,
+    defaults={"state": "0", "pool_id": "0"},
+)
+
+SCHEMAS: Final = {4: SCHEMA4, 6: SCHEMA6}
+
+
+# Escaping of the free-text columns.
+
+# Characters written as &#xNN: the separator, the escape character itself,
+# and every control character.
+_ESCAPED: Final = frozenset([",", "&", "\x7f", *map(chr, range(0x20))])
+_ESCAPE_TABLE: Final = {ord(char): f"&#x{ord(char):02x}" for char in _ESCAPED}
+_NEEDS_ESCAPE: Final = re.compile("[,&\x00-\x1f\x7f]")
+_ESCAPE_SEQUENCE: Final = re.compile("&#x([0-9a-fA-F]{2})")
+
+
+def escape(text: str) -> str:
+    """Escape a free-text column for the file."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return text.translate(_ESCAPE_TABLE)
+
+
+def unescape(text: str) -> str:
+    """Undo :func:`escape` (and Kea's escaping, a subset of it).
+
+    An ``&#xNN`` stands for the byte NN; ``&#x`` without two hex digits
+    after it is kept as it is, as Kea does.
+    """
+    if "&#x" not in text:
+        return text
+    if not any(int(m[1], 16) >= 0x80 for m in _ESCAPE_SEQUENCE.finditer(text)):
+        return _ESCAPE_SEQUENCE.sub(lambda m: chr(int(m[1], 16)), text)
+    # Escaped bytes above 0x7f are parts of UTF-8 sequences: rebuild bytes.
+    out = bytearray()
+    last = 0
+    for match in _ESCAPE_SEQUENCE.finditer(text):
+        out += text[last : match.start()].encode()
+        out.append(int(match[1], 16))
+        last = match.end()
+    out += text[last:].encode()
+    return out.decode("utf-8", "replace")
+
+
+# Writing.
+
+
+def _hex(data: bytes | None) -> str:
+    return data.hex(":") if data else ""
+
+
+def _context(context: dict[str, Any] | None) -> str:
+    return escape(render(context)) if context is not None else ""
+
+
+def format_row(lease: Lease) -> str:
+    """The row (without its newline) that records ``lease``."""
+    if isinstance(lease, Lease4):
+        # Building the row with one f-string is the cheapest way in Python;
+        # start-up compaction and lease4-write format a row per lease.
+        address = lease.address
+        return (
+            f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}."
+            f"{address & 255},{_hex(lease.hw_address)},{_hex(lease.client_id)},"
+            f"{lease.valid_lft},{lease.cltt + lease.valid_lft},{lease.subnet_id},"
+            f"{int(lease.fqdn_fwd)},{int(lease.fqdn_rev)},{escape(lease.hostname)},"
+            f"{lease.state},{_context(lease.user_context)},{lease.pool_id}"
+        )
+    hw = lease.hw_address
+    if hw is None:
+        # Newest Kea's form for "no hardware address" (2.2 left all three
+        # columns empty; both read either).
+        hw_text, hw_type, hw_source = "", 0, 0
+    else:
+        hw_text, hw_type, hw_source = _hex(hw), lease.hw_type, lease.hw_source
+    return (
+        f"{format_ip6(lease.address)},{_hex(lease.duid)},{lease.valid_lft},"
+        f"{lease.cltt + lease.valid_lft},{lease.subnet_id},{lease.preferred_lft},"
+        f"{lease.type},{lease.iaid},{lease.prefix_len},{int(lease.fqdn_fwd)},"
+        f"{int(lease.fqdn_rev)},{escape(lease.hostname)},{hw_text},{lease.state},"
+        f"{_context(lease.user_context)},{hw_type},{hw_source},{lease.pool_id}"
+    )
+
+
+def delete_row(lease: Lease) -> str:
+    """The row that records the removal of the stored ``lease``.
+
+    Kea's delete marker: the lease with lifetime 0, so expire is its cltt.
+    """
+    if isinstance(lease, Lease4):
+        return format_row(attrs.evolve(lease, valid_lft=0))
+    return format_row(attrs.evolve(lease, valid_lft=0, preferred_lft=0))
+
+
+# Reading.
+
+
+@attrs.frozen
+class Header:
+    """What a file's header says: which columns, where, and its age."""
+
+    schema: Schema
+    positions: dict[str, int]
+    # True when the file lacks columns leased writes (an older Kea wrote
+    # it): such a file is rewritten by a compaction at start-up.
+    outdated: bool
+    # True when the file has columns leased does not know (a newer Kea).
+    newer: bool
+
+
+def parse_header(line: str, version: int, file_name: str) -> Header:
+    """Check a header line against the family's schema, as Kea does.
+
+    Raises:
+        HeaderError: With Kea's text.
+    """
+    schema = SCHEMAS[version]
+    names = line.rstrip("\r").split(",")
+    valid = 0
+    # Columns past the ones leased knows come from a newer Kea: ignored.
+    for name, expected in zip(names, schema.columns, strict=False):
+        if name != expected:
+            raise HeaderError(
+                f"invalid header '{line}' in CSV file '{file_name}':  "
+                f"- header contains an invalid column: '{name}'"
+            )
+        valid += 1
+    if valid < schema.minimum:
+        raise HeaderError(
+            f"invalid header '{line}' in CSV file '{file_name}':  "
+            f"- header has only {valid} valid column(s), it must have at least "
+            f"{schema.minimum}"
+        )
+    return Header(
+        schema=schema,
+        positions={name: index for index, name in enumerate(schema.columns[:valid])},
+        outdated=valid < len(schema.columns),
+        newer=len(names) > len(schema.columns),
+    )
+
+
+_LEXICAL: Final = (
+    "bad lexical cast: source type value could not be interpreted as target"
+)
+
+
+def _uint(text: str, bits: int = 32) -> int:
+    # int() alone would also take " 5", "+5" and "5_0"; Kea's cast does not.
+    if not (text.isdigit() and text.isascii()):
+        raise RowError(_LEXICAL)
+    value = int(text)
+    if value >= 1 << bits:
+        raise RowError(_LEXICAL)
+    return value
+
+
+def _flag(text: str) -> bool:
+    if text == "0":
+        return False
+    if text == "1":
+        return True
+    raise RowError(_LEXICAL)
+
+
+def _identifier(text: str) -> bytes:
+    # Nearly every identifier has two digits a byte: bytes.fromhex reads
+    # that in one call; anything else takes Kea's slower, stricter path.
+    if len(text) % 3 == 2 and text.isascii():
+        try:
+            data = bytes.fromhex(text.replace(":", " "))
+        except ValueError:
+            pass
+        else:
+            if len(data) * 3 - 1 == len(text):
+                return data
+    try:
+        return decode_separated_hex(text, ":")
+    except ValueError as error:
+        raise RowError(str(error)) from None
+
+
+_RAW_BYTE_ESCAPE: Final = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([89a-fA-F][0-9a-fA-F])")
+
+
+def _user_context(text: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    raw = unescape(text).encode()
+    if b"\\u00" in raw:
+        # Kea writes each byte of a non-ASCII character as its own \u00XX;
+        # put the bytes back together before parsing.
+        raw = _RAW_BYTE_ESCAPE.sub(lambda m: m[1] + bytes([int(m[2], 16)]), raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise RowError(f"user context '{text}' is not a JSON map")
+    return value
+
+
+def _ip4_address(text: str) -> int:
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except OSError:
+        raise RowError(
+            f"Failed to convert string to address '{text}': Invalid argument"
+        ) from None
+
+
+def _ip6_address(text: str) -> int:
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except OSError:
+        raise RowError(
+            f"Failed to convert string to address '{text}': Invalid argument"
+        ) from None
+
+
+def _field(fields: list[str], index: int | None, default: str = "") -> str:
+    """A field by column position; ``None`` is a column the file lacks."""
+    if index is None:
+        return default
+    if index >= len(fields):
+        raise RowError(
+            f"value index '{index}' of the CSV row is out of bounds; maximal "
+            f"index is '{len(fields) - 1}'"
+        )
+    return fields[index]
+
+
+def row_parser(header: Header) -> Callable[[str], Lease]:
+    """A function that turns one row of a file with ``header`` into a lease.
+
+    The lease it returns has the row's lifetimes; a lifetime of 0 marks a
+    removal (the caller decides what that means).
+
+    The returned function raises :class:`RowError` for a row that does not
+    make a lease.
+    """
+    where = header.positions.get
+    defaults = header.schema.defaults
+    if header.schema.version == 4:
+        return _parser4(where, defaults)
+    return _parser6(where, defaults)
+
+
+def _parser4(
+    where: Callable[[str], int | None], defaults: dict[str, str]
+) -> Callable[[str], Lease]:
+    state_at, context_at, pool_at = (
+        where("state"),
+        where("user_context"),
+        where("pool_id"),
+    )
+    state_default, pool_default = defaults["state"], defaults["pool_id"]
+    # Positions 0-8 are in every accepted header.
+
+    def parse(row: str) -> Lease:
+        fields = row.split(",")
+        if len(fields) < 9:
+            _field(fields, 8)
+        address = _ip4_address(fields[0])
+        hw = _identifier(fields[1]) if fields[1] else b""
+        client_id = _identifier(fields[2]) if fields[2] else None
+        valid = _uint(fields[3])
+        expire = _uint(fields[4], 64)
+        state = _uint(_field(fields, state_at, state_default))
+        hostname = fields[8]
+        lease = Lease4(
+            address=address,
+            hw_address=hw,
+            client_id=client_id,
+            valid_lft=valid,
+            cltt=expire - valid,
+            subnet_id=_uint(fields[5]),
+            fqdn_fwd=_flag(fields[6]),
+            fqdn_rev=_flag(fields[7]),
+            hostname=unescape(hostname) if "&" in hostname else hostname,
+            state=state,
+            user_context=_user_context(_field(fields, context_at)),
+            pool_id=_uint(_field(fields, pool_at, pool_default)),
+        )
+        if not hw and client_id is None and state != STATE_DECLINED:
+            raise RowError(
+                f"Lease4: {fields[0]}, state: {_state_word(state)} "
+                "has neither hardware address or client id"
+            )
+        return lease
+
+    return parse
+
+
+def _parser6(
+    where: Callable[[str], int | None], defaults: dict[str, str]
+) -> Callable[[str], Lease]:
+    hw_at, state_at, context_at = where("hwaddr"), where("state"), where("user_context")
+    hwtype_at, source_at, pool_at = (
+        where("hwtype"),
+        where("hwaddr_source"),
+        where("pool_id"),
+    )
+    state_default, pool_default = defaults["state"], defaults["pool_id"]
+
+    def parse(row: str) -> Lease:
+        fields = row.split(",")
+        if len(fields) < 12:
+            _field(fields, 11)
+        address = _ip6_address(fields[0])
+        duid = _identifier(fields[1])
+        valid = _uint(fields[2])
+        expire = _uint(fields[3], 64)
+        lease_type = _uint(fields[6])
+        if lease_type >= len(TYPE_NAMES):
+            raise RowError(f"invalid lease type {lease_type}")
+        state = _uint(_field(fields, state_at, state_default))
+        if duid == b"\x00" and state != STATE_DECLINED:
+            raise RowError("The Empty DUID is only valid for declined leases")
+        if not duid:
+            raise RowError("Empty DUIDs are not allowed")
+        hw_text = _field(fields, hw_at)
+        hw: bytes | None = None
+        if hw_text:
+            try:
+                hw = _identifier(hw_text)
+            except RowError:
+                hw = None  # Kea logs it and goes on without a hardware address
+        hwtype_text = _field(fields, hwtype_at)
+        source_text = _field(fields, source_at)
+        hostname = fields[11]
+        return Lease6(
+            address=address,
+            type=lease_type,
+            prefix_len=_uint(fields[8], 8) if lease_type == TYPE_PD else 128,
+            duid=duid,
+            iaid=_uint(fields[7]),
+            valid_lft=valid,
+            preferred_lft=_uint(fields[5]),
+            cltt=expire - valid,
+            subnet_id=_uint(fields[4]),
+            fqdn_fwd=_flag(fields[9]),
+            fqdn_rev=_flag(fields[10]),
+            hostname=unescape(hostname) if "&" in hostname else hostname,
+            state=state,
+            user_context=_user_context(_field(fields, context_at)),
+            hw_address=hw,
+            hw_type=_uint(hwtype_text, 16) if hwtype_text and hw is not None else 1,
+            hw_source=_uint(source_text) if source_text and hw is not None else 0,
+            pool_id=_uint(_field(fields, pool_at, pool_default)),
+        )
+
+    return parse
+
+
+def _state_word(state: int) -> str:
+    return STATE_WORDS[state] if state < len(STATE_WORDS) else str(state)
+
+
+def parse_rows(
+    lines: Iterable[str], parse: Callable[[str], Lease]
+) -> Iterator[tuple[int, Lease | RowError]]:
+    """Parse data rows: (row number, lease or the error), empty lines skipped.
+
+    Row numbers count the data rows read so far, as Kea's messages do.
+    """
+    number = 0
+    for line in lines:
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line:
+            continue
+        number += 1
+        try:
+            yield number, parse(line)
+        except RowError as error:
+            yield number, error
+        except ValueError as error:
+            yield number, RowError(str(error))

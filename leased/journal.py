@@ -1,0 +1,294 @@
+"""The journal: every lease change appended to the live lease file first.
+
+Theory of operation
+-------------------
+
+The engine hands each command's changes to :meth:`Journal.append` before it
+touches the tables (persist, then apply, then answer).  The journal turns
+them into Kea's rows (:mod:`leased.csvfile`) and writes them to the family's
+live file with one ``write`` on a descriptor opened with ``O_APPEND``; when
+it returns, the rows are in the operating system, so they survive the
+daemon being killed.  The answer is sent after that.
+
+Durable mode (``Leased/durable-writes``) adds the disk: an answer to a
+change waits until ``fdatasync`` has returned for it.  Syncing happens in a
+worker thread, and while one sync runs, more changes are appended; the next
+sync covers all of them at once, so concurrent clients share the cost of a
+sync (group commit).  :meth:`Journal.sync` is what the server awaits.
+Reads are not held back: a read may show a change whose answer is still
+waiting for the disk, and that change could be lost if the machine loses
+power in that moment (its writer was never told it succeeded).
+
+When a write fails (disk full, file-size limit, I/O error) the bytes that
+did go out are cut off again with ``ftruncate``, so the file ends after the
+last whole change, and the error goes back to the engine, which applies
+nothing and answers with an error.  If even the cut fails, the journal
+remembers it and retries the cut before the next append; until it succeeds
+every change is refused, so memory and disk never disagree.  Once the cause
+is gone, changes are written again.
+
+A change that spans several rows (wipe, bulk-apply) is written with one
+``write`` call.  A crash in the middle of it can leave the first rows on
+disk; on the next start those rows are applied (like Kea).  Only the last,
+torn row is cut off.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import attrs
+import trio
+
+from leased.csvfile import SCHEMAS, delete_row, format_row
+from leased.engine import Change
+from leased.leasefile import FILE_MODE, FileSet, sync_directory
+
+LOGGER: Final = logging.getLogger("leased.journal")
+
+
+@attrs.define(eq=False)
+class LiveFile:
+    """One family's live lease file, open for appending.
+
+    Attributes:
+        files: The lease file's set (:class:`~leased.leasefile.FileSet`).
+        version: 4 or 6.
+        durable: Whether changes must reach the disk before their answer.
+    """
+
+    files: FileSet
+    version: int
+    durable: bool = False
+    _fd: int = -1
+    # Where the file's last whole change ends.
+    size: int = 0
+    # A failed write whose bytes could not be cut off yet.
+    _needs_cut: bool = False
+    # Counters for group commit: appends made, and appends known on disk.
+    appended: int = 0
+    synced: int = 0
+    _sync_done: trio.Event | None = None
+
+    @property
+    def path(self) -> Path:
+        """The live file's path."""
+        return self.files.live
+
+    def open(self, *, end: int | None = None) -> None:
+        """Open (creating with a header) the live file for appending.
+
+        Args:
+            end: Cut the file to this size first: a torn last row follows.
+
+        Raises:
+            OSError: The file cannot be opened or created.
+        """
+        fd = os.open(
+            self.path,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+            FILE_MODE,
+        )
+        try:
+            if end is not None:
+                os.ftruncate(fd, end)
+            size = os.fstat(fd).st_size
+            if size == 0:
+                header = (SCHEMAS[self.version].header + "\n").encode()
+                _write_all(fd, header)
+                size = len(header)
+                if self.durable:
+                    os.fsync(fd)
+                    sync_directory(self.path)
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self.size = size
+
+    def close(self) -> None:
+        """Close the file (syncing it first in durable mode)."""
+        if self._fd >= 0:
+            try:
+                if self.durable:
+                    os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = -1
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` whole, or raise with the file unchanged.
+
+        Raises:
+            OSError: The data could not be written; the file still ends after
+                the last whole change.
+        """
+        if self._fd < 0:
+            raise OSError(errno.EBADF, "the lease file is not open")
+        if self._needs_cut:
+            os.ftruncate(self._fd, self.size)
+            self._needs_cut = False
+            LOGGER.warning("lease file writable again path=%s", self.path)
+        try:
+            _write_all(self._fd, data)
+        except OSError as error:
+            LOGGER.critical(
+                "lease file write failed, the change is refused path=%s reason=%s",
+                self.path,
+                error.strerror,
+            )
+            try:
+                os.ftruncate(self._fd, self.size)
+            except OSError:
+                self._needs_cut = True
+            raise
+        self.size += len(data)
+        self.appended += 1
+
+    def rotate(self) -> bool:
+        """Hand the live file to a compaction: ``F`` becomes ``F.1``.
+
+        A fresh ``F`` is opened in its place.  Returns False, having changed
+        nothing, when the rename or the new file fails (logged).
+        """
+        previous = self.files.previous
+        try:
+            if self.durable:
+                os.fsync(self._fd)
+            os.rename(self.path, previous)
+        except OSError as error:
+            LOGGER.error(
+                "cannot hand the lease file to compaction path=%s reason=%s",
+                self.path,
+                error.strerror,
+            )
+            return False
+        old_fd, old_size = self._fd, self.size
+        try:
+            self.open()
+        except OSError as error:
+            LOGGER.error(
+                "cannot create a new lease file, compaction skipped path=%s reason=%s",
+                self.path,
+                error.strerror,
+            )
+            os.rename(previous, self.path)
+            self._fd, self.size = old_fd, old_size
+            return False
+        os.close(old_fd)
+        self.synced = self.appended
+        return True
+
+    def reopen(self) -> None:
+        """Open the live file again after it was replaced on disk.
+
+        Raises:
+            OSError: The new file cannot be opened; the old one stays open.
+        """
+        old_fd = self._fd
+        self._fd = -1
+        try:
+            self.open()
+        except OSError:
+            self._fd = old_fd
+            raise
+        os.close(old_fd)
+        self.synced = self.appended
+
+    async def sync(self) -> None:
+        """Return once every append made so far is on disk.
+
+        One sync at a time runs in a worker thread, on a duplicate of the
+        descriptor (so a rotation may close the original meanwhile); callers
+        that arrive while it runs wait for the next one, which covers them
+        all.
+        """
+        target = self.appended
+        while self.synced < target:
+            if self._sync_done is not None:
+                await self._sync_done.wait()
+                continue
+            done = self._sync_done = trio.Event()
+            covered = self.appended
+            fd = os.dup(self._fd)
+            try:
+                await trio.to_thread.run_sync(os.fdatasync, fd)
+                self.synced = max(self.synced, covered)
+            except OSError as error:
+                LOGGER.critical(
+                    "lease file sync failed path=%s reason=%s",
+                    self.path,
+                    error.strerror,
+                )
+                raise
+            finally:
+                os.close(fd)
+                self._sync_done = None
+                done.set()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+@attrs.define
+class Journal:
+    """Appends committed changes to each family's live lease file."""
+
+    files: dict[int, LiveFile]
+
+    def append(self, changes: Sequence[Change]) -> None:
+        """Write the rows of ``changes``, or raise ``OSError`` writing none.
+
+        A command's changes belong to one family; should they ever span two,
+        a failure on the second cuts the first back too.
+        """
+        rows: dict[int, list[str]] = {}
+        for change in changes:
+            version = change.family.version
+            if change.new is not None:
+                row = format_row(change.new)
+            else:
+                assert change.old is not None
+                row = delete_row(change.old)
+            rows.setdefault(version, []).append(row)
+        written: list[tuple[LiveFile, int]] = []
+        try:
+            for version, lines in rows.items():
+                live = self.files.get(version)
+                if live is None:
+                    continue  # this family keeps its leases in memory only
+                lines.append("")
+                size = live.size
+                live.write("\n".join(lines).encode())
+                written.append((live, size))
+        except OSError:
+            for live, size in written:
+                os.ftruncate(live._fd, size)
+                live.size = size
+            raise
+
+    def pending(self) -> bool:
+        """Whether a durable file has appends not yet on disk."""
+        return any(
+            live.durable and live.synced < live.appended for live in self.files.values()
+        )
+
+    async def sync(self) -> None:
+        """Wait until every durable file's appends are on disk."""
+        for live in self.files.values():
+            if live.durable:
+                await live.sync()
+
+    def close(self) -> None:
+        """Close every file."""
+        for live in self.files.values():
+            live.close()

@@ -1,0 +1,322 @@
+"""Lease files on disk: Kea's file set, reading it back, writing it whole.
+
+Theory of operation
+-------------------
+
+For a lease file ``F`` Kea keeps a set of files (see :mod:`leased.lfc` for
+how compaction moves between them):
+
+``F``            the live file, rows appended as changes happen
+``F.1``          the previous live file, handed to a compaction
+``F.2``          the output of the last finished compaction
+``F.output``     a compaction's output while it is being written
+``F.completed``  a compaction's output once it is whole
+``F.pid``        the process id of a running compaction
+
+At every moment "``F.completed``, or else ``F.2`` then ``F.1``, followed by
+``F``" holds every lease, and :func:`load` reads exactly that, replaying the
+rows in order keyed by address (a later row wins, a row with valid lifetime
+0 removes the address).  ``F.output`` is never read: it may be half written.
+
+Files are read in large chunks and split into lines here, which is much
+faster than reading line by line; a file of millions of rows never sits in
+memory whole.
+
+A live file whose last line has no newline was cut short by a crash in the
+middle of a write.  That row was never acknowledged (an answer is sent only
+after the whole row is written), so :func:`load` reports where the file
+should end and the journal cuts the torn bytes off before it appends again;
+Kea instead glues its next row to the torn one and loses both.
+
+:func:`write_leases` writes a whole table as a fresh file, for compaction
+and for lease4-write / lease6-write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from leased.csvfile import (
+    SCHEMAS,
+    Header,
+    HeaderError,
+    RowError,
+    format_row,
+    parse_header,
+    parse_rows,
+    row_parser,
+)
+from leased.model import Lease
+
+LOGGER: Final = logging.getLogger("leased.leasefile")
+
+CHUNK: Final = 1 << 22
+# Files leased creates: owner read/write, group read (the umask may take
+# more away, never add).
+FILE_MODE: Final = 0o640
+
+
+class LoadError(Exception):
+    """A lease file set that cannot be loaded (Kea's text where it has one)."""
+
+
+@attrs.frozen
+class FileSet:
+    """The names of one lease file's set (see the module docstring)."""
+
+    live: Path
+    previous: Path  # F.1: the live file handed over to a compaction
+    compacted: Path  # F.2: the last finished compaction's output
+    output: Path  # F.output: a compaction's output being written
+    completed: Path  # F.completed: a compaction's whole output
+    pid: Path  # F.pid: the process id of a running compaction
+
+    @classmethod
+    def of(cls, live: Path) -> FileSet:
+        """The set Kea names after the live file ``live``."""
+
+        def named(suffix: str) -> Path:
+            return live.with_name(live.name + suffix)
+
+        return cls(
+            live=live,
+            previous=named(".1"),
+            compacted=named(".2"),
+            output=named(".output"),
+            completed=named(".completed"),
+            pid=named(".pid"),
+        )
+
+    def unfinished(self) -> bool:
+        """True when a compaction's files are still waiting to be finished."""
+        return self.completed.exists() or self.previous.exists()
+
+
+@attrs.define
+class Loaded:
+    """The outcome of :func:`load`.
+
+    Attributes:
+        leases: Address to lease, in the order addresses first appeared.
+        outdated: Some file had an older header: compact once to upgrade it.
+        rows: Data rows read, over all files.
+        errors: Rows skipped as unreadable, over all files.
+        live_end: Where the live file's last whole line ends, when a torn
+            line follows it (``None`` when the file ends cleanly).
+    """
+
+    leases: dict[int, Lease] = attrs.field(factory=dict)
+    outdated: bool = False
+    rows: int = 0
+    errors: int = 0
+    live_end: int | None = None
+
+
+def compaction_running(files: FileSet) -> int | None:
+    """The pid in ``F.pid`` when that process is alive, else ``None``."""
+    try:
+        text = files.pid.read_text().strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, but someone else's
+    return pid
+
+
+def load(files: FileSet, version: int, *, max_row_errors: int = 0) -> Loaded:
+    """Read a lease file set into an address-to-lease map, as Kea does.
+
+    Args:
+        files: The set to read.
+        version: 4 or 6.
+        max_row_errors: Give up once more rows than this failed in one
+            file; 0 tolerates any number.
+
+    Raises:
+        LoadError: A header no schema accepts, too many bad rows, or a file
+            that cannot be read.
+    """
+    loaded = Loaded()
+    if files.completed.exists():
+        inputs = [files.completed]
+    else:
+        inputs = [path for path in (files.compacted, files.previous) if path.exists()]
+    for path in inputs:
+        read_into(loaded, path, version, max_row_errors=max_row_errors)
+    if files.live.exists():
+        read_into(loaded, files.live, version, max_row_errors=max_row_errors, live=True)
+    return loaded
+
+
+def read_into(
+    loaded: Loaded,
+    path: Path,
+    version: int,
+    *,
+    max_row_errors: int = 0,
+    live: bool = False,
+) -> None:
+    """Replay one file's rows onto ``loaded.leases``.
+
+    Raises:
+        LoadError: As :func:`load`.
+    """
+    try:
+        with open(path, "rb") as stream:
+            lines = _lines(stream.read, tail := _Tail())
+            header_line = next(lines, None)
+            if header_line is None:
+                return  # empty: Kea (re)creates it with a header
+            try:
+                header = parse_header(header_line, version, str(path))
+            except HeaderError as error:
+                raise LoadError(str(error)) from None
+            loaded.outdated |= header.outdated
+            if header.newer:
+                LOGGER.warning(
+                    "lease file has columns this version does not know, they are ignored path=%s",
+                    path,
+                )
+            errors = _replay(loaded, lines, header, path, max_row_errors)
+    except OSError as error:
+        raise LoadError(f"cannot read lease file {path}: {error.strerror}") from None
+    if tail.torn:
+        if live:
+            loaded.live_end = tail.end
+            LOGGER.warning(
+                "lease file ends in a torn row, which is cut off path=%s offset=%d bytes=%r",
+                path,
+                tail.end,
+                tail.torn[:200],
+            )
+        else:
+            LOGGER.warning(
+                "lease file ends in a torn row, which is skipped path=%s bytes=%r",
+                path,
+                tail.torn[:200],
+            )
+    LOGGER.info("lease file read path=%s bad_rows=%d", path, errors)
+
+
+def _replay(
+    loaded: Loaded,
+    lines: Iterator[str],
+    header: Header,
+    path: Path,
+    max_row_errors: int,
+) -> int:
+    leases = loaded.leases
+    errors = 0
+    rows = 0
+    for number, outcome in parse_rows(lines, row_parser(header)):
+        rows = number
+        if isinstance(outcome, RowError):
+            errors += 1
+            LOGGER.warning(
+                "discarding unreadable lease file row path=%s row=%d reason=%s",
+                path,
+                number,
+                outcome,
+            )
+            if max_row_errors and errors > max_row_errors:
+                raise LoadError(
+                    f"exceeded maximum number of failures {max_row_errors} to read "
+                    f"a lease from the lease file {path}"
+                )
+            continue
+        if outcome.valid_lft:
+            leases[outcome.address] = outcome
+        else:
+            leases.pop(outcome.address, None)
+    loaded.rows += rows
+    loaded.errors += errors
+    return errors
+
+
+@attrs.define
+class _Tail:
+    """What follows a file's last newline, if anything."""
+
+    end: int = 0
+    torn: bytes = b""
+
+
+def _lines(read: Callable[[int], bytes], tail: _Tail) -> Iterator[str]:
+    """The complete lines of a stream, decoded.
+
+    What follows the last newline (a torn line) goes to ``tail``.
+    """
+    rest = b""
+    offset = 0
+    while chunk := read(CHUNK):
+        data = rest + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        rest = data[cut + 1 :]
+        offset += cut + 1
+        text = data[: cut + 1].decode("utf-8", "replace")
+        yield from text.split("\n")[:-1]
+    tail.end = offset
+    tail.torn = rest
+
+
+def write_leases(
+    path: Path, leases: Iterable[Lease], version: int, *, durable: bool = True
+) -> int:
+    """Write ``leases`` as a fresh lease file at ``path``; return the count.
+
+    The file is truncated first, never appended to (Kea's compactor appends
+    to a leftover output file).  With ``durable`` it is on disk (fsync)
+    before this returns.
+
+    Raises:
+        OSError: The file could not be written.
+    """
+    count = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(
+            fd, "w", encoding="utf-8", buffering=1 << 20, closefd=False
+        ) as out:
+            out.write(SCHEMAS[version].header + "\n")
+            batch: list[str] = []
+            for lease in leases:
+                batch.append(format_row(lease))
+                if len(batch) >= 4096:
+                    batch.append("")
+                    out.write("\n".join(batch))
+                    count += len(batch) - 1
+                    batch.clear()
+            if batch:
+                batch.append("")
+                out.write("\n".join(batch))
+                count += len(batch) - 1
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return count
+
+
+def sync_directory(path: Path) -> None:
+    """Make renames and creations in ``path``'s directory durable."""
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

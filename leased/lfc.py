@@ -1,0 +1,250 @@
+"""Lease file compaction (Kea's "lease file cleanup", LFC).
+
+Theory of operation
+-------------------
+
+The live lease file only grows: every change appends a row.  Compaction
+rewrites what the rows add up to, one row per lease, in Kea's file set
+(:mod:`leased.leasefile`), with Kea's protocol, so that Kea's ``kea-lfc``
+and leased can each finish what the other started:
+
+1. The daemon hands the live file over: ``F`` is renamed ``F.1`` and a fresh
+   ``F`` is opened.  This is skipped while ``F.1`` or ``F.completed`` is
+   still there from an unfinished run: that run is finished first.
+2. The compactor writes its process id to ``F.pid``; a live process already
+   named there means a compaction is running, and this one stops.
+3. Unless ``F.completed`` exists, the leases are written in address order to
+   ``F.output`` (truncated first: Kea's compactor appends to a leftover
+   one, gluing a torn row to its first new row), synced to disk, and
+   renamed ``F.completed``.
+4. ``F.2`` and ``F.1`` are removed and ``F.completed`` becomes ``F.2``; the
+   directory is synced after each rename, and ``F.pid`` is removed.
+
+A crash at any point leaves "``F.completed``, or ``F.2`` then ``F.1``,
+then ``F``" holding every lease, which is what start-up loads.
+
+Where the leases of step 3 come from is the one difference between the two
+ways to run a compaction:
+
+* The daemon forks (:func:`start_from_snapshot`).  At the moment of the
+  fork, right after step 1, the lease table holds exactly what ``F.2`` and
+  ``F.1`` add up to (the new ``F`` is still empty), and the child process
+  gets that table as a copy-on-write snapshot: it writes it out without
+  parsing a single row, while the daemon goes on serving commands at full
+  speed.  The child runs at a lower priority.  Memory pages the daemon
+  changes meanwhile are copied, so a compaction can cost up to the table's
+  memory again while it runs.  If an unfinished run had left ``F.1``
+  behind, the snapshot also holds the rows of ``F``; they are replayed
+  again after ``F.2`` at the next start, which changes nothing.
+* ``leased-lfc`` (:func:`main`) takes ``kea-lfc``'s arguments and reads
+  ``F.2`` and ``F.1`` as ``kea-lfc`` does (up to 100 unreadable rows per
+  file).  Kea's daemon can run it in place of ``kea-lfc``
+  (``KEA_LFC_EXECUTABLE``), and an operator can run it by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final
+
+from leased.leasefile import (
+    FileSet,
+    Loaded,
+    LoadError,
+    compaction_running,
+    read_into,
+    sync_directory,
+    write_leases,
+)
+from leased.model import Lease
+
+LOGGER: Final = logging.getLogger("leased.lfc")
+
+# kea-lfc's fixed tolerance of unreadable rows per input file.
+MAX_ROW_ERRORS: Final = 100
+
+
+class AlreadyRunning(Exception):
+    """``F.pid`` names a live process."""
+
+
+def claim(files: FileSet) -> None:
+    """Write our pid to ``F.pid`` unless a live compactor is named there.
+
+    Raises:
+        AlreadyRunning: Another compaction runs.
+    """
+    running = compaction_running(files)
+    if running is not None and running != os.getpid():
+        raise AlreadyRunning(running)
+    files.pid.write_text(f"{os.getpid()}\n")
+
+
+def finish(
+    files: FileSet,
+    version: int,
+    leases: Callable[[], Iterable[Lease]],
+) -> int | None:
+    """Steps 3 and 4 of the protocol; return the leases written.
+
+    ``leases`` is called only when there is no ``F.completed`` yet.  Returns
+    ``None`` when only the rotation of step 4 was left to do.
+    """
+    written = None
+    if not files.completed.exists():
+        written = write_leases(files.output, leases(), version, durable=True)
+        os.rename(files.output, files.completed)
+        sync_directory(files.completed)
+    for path in (files.compacted, files.previous):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    os.rename(files.completed, files.compacted)
+    sync_directory(files.compacted)
+    return written
+
+
+def release(files: FileSet) -> None:
+    """Remove ``F.pid``."""
+    with contextlib.suppress(FileNotFoundError):
+        files.pid.unlink()
+
+
+def compact_files(files: FileSet, version: int) -> int | None:
+    """Compact ``F.2`` and ``F.1`` as ``kea-lfc`` does.
+
+    Raises:
+        AlreadyRunning: Another compaction runs.
+        LoadError: An input could not be read.
+        OSError: A file could not be written.
+    """
+    claim(files)
+    try:
+
+        def read() -> Iterable[Lease]:
+            loaded = Loaded()
+            for path in (files.compacted, files.previous):
+                if path.exists():
+                    read_into(loaded, path, version, max_row_errors=MAX_ROW_ERRORS)
+            return sorted(loaded.leases.values(), key=lambda lease: lease.address)
+
+        return finish(files, version, read)
+    finally:
+        release(files)
+
+
+def start_from_snapshot(
+    files: FileSet, version: int, leases: Callable[[], Iterable[Lease]]
+) -> int:
+    """Fork a child that runs steps 2 to 4 on the table as it is now.
+
+    The caller has done step 1.  Returns the child's pid; the caller reaps
+    it (exit status 0: done, 3: another compaction runs, 1: failed).
+    """
+    # Objects that exist now are moved out of the collector's sight, so that
+    # neither process touches them for a collection (each touch would copy
+    # a page); the daemon calls gc.unfreeze() once the child is gone.
+    gc.freeze()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        gc.disable()
+        _child_signals()
+        with contextlib.suppress(OSError):
+            os.nice(10)
+        try:
+            claim(files)
+        except AlreadyRunning:
+            status = 3
+        else:
+            try:
+                finish(files, version, leases)
+                status = 0
+            finally:
+                release(files)
+    except BaseException:  # the child must never return into the daemon
+        LOGGER.exception("compaction failed path=%s", files.live)
+    finally:
+        logging.shutdown()
+        os._exit(status)
+    return 0  # not reached
+
+
+def _child_signals() -> None:
+    """Give the child the default signal handling, not the daemon's."""
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+# The standalone compactor, with kea-lfc's command line.
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read kea-lfc's arguments."""
+    parser = argparse.ArgumentParser(
+        prog="leased-lfc",
+        description=(
+            "Compact a lease file set (Kea's memfile format) as kea-lfc does: "
+            "read PREVIOUS then COPY, write every lease once to OUTPUT, "
+            "rename it FINISH, then make it the new PREVIOUS."
+        ),
+    )
+    family = parser.add_mutually_exclusive_group(required=True)
+    family.add_argument("-4", dest="version", action="store_const", const=4)
+    family.add_argument("-6", dest="version", action="store_const", const=6)
+    parser.add_argument("-x", dest="previous", required=True, metavar="PREVIOUS")
+    parser.add_argument("-i", dest="copy", required=True, metavar="COPY")
+    parser.add_argument("-o", dest="output", required=True, metavar="OUTPUT")
+    parser.add_argument("-f", dest="finish", required=True, metavar="FINISH")
+    parser.add_argument("-p", dest="pid", required=True, metavar="PIDFILE")
+    parser.add_argument(
+        "-c", dest="config", required=True, metavar="CONFIG", help="accepted, unused"
+    )
+    parser.add_argument("-d", dest="debug", action="store_true", help="log debug too")
+    parser.add_argument("-v", action="version", version="leased-lfc")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one compaction; exit 0 when done or already running, else 1."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    copy = Path(args.copy)
+    files = FileSet(
+        # The live file itself is not touched; Kea names the copy F.1.
+        live=copy.with_name(copy.name[:-2]) if copy.name.endswith(".1") else copy,
+        previous=copy,
+        compacted=Path(args.previous),
+        output=Path(args.output),
+        completed=Path(args.finish),
+        pid=Path(args.pid),
+    )
+    try:
+        written = compact_files(files, args.version)
+    except AlreadyRunning as running:
+        LOGGER.info("compaction already running pid=%s", running)
+        return 0
+    except (LoadError, OSError) as error:
+        LOGGER.critical("compaction failed reason=%s", error)
+        return 1
+    LOGGER.info("compaction finished leases=%s path=%s", written, files.compacted)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

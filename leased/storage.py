@@ -1,0 +1,392 @@
+"""The daemon's lease files: load at start, journal, compaction, dumps.
+
+Theory of operation
+-------------------
+
+:func:`open_storage` runs once before the daemon listens.  For each family
+whose ``lease-database`` has ``persist`` true it finds the lease file (a
+bare name, or none, lies in the data directory; see :mod:`leased.paths`),
+waits for a compaction a previous daemon left running, loads the file set
+into the family's table (:mod:`leased.leasefile`), cuts off a torn last row,
+and opens the live file for the journal (:mod:`leased.journal`).
+
+While the daemon serves, :meth:`Storage.run` keeps the compaction timers
+(``lfc-interval``) and reaps compaction children; :meth:`Storage.compact`
+starts a compaction now (the ``kea-lfc-start`` command, the timers, and
+once at start-up when a file had an older header), and
+:meth:`Storage.write_file` dumps a table for ``lease4-write`` /
+``lease6-write``.  Command handlers reach these through
+``State.storage``; they are the only handlers with effects outside the
+tables, and they answer from what these methods report.
+
+Known shortcoming: ``lease4-write`` / ``lease6-write`` write the file in the
+event loop, so other commands wait while a large table is written (about a
+second per 300,000 leases).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Final
+
+import attrs
+import trio
+
+from leased.config import Config
+from leased.errors import (
+    RESULT_EMPTY,
+    RESULT_ERROR,
+    RESULT_SUCCESS,
+    RESULT_UNSUPPORTED,
+)
+from leased.journal import Journal, LiveFile
+from leased.leasefile import (
+    FileSet,
+    LoadError,
+    compaction_running,
+    load,
+    sync_directory,
+    write_leases,
+)
+from leased.lfc import start_from_snapshot
+from leased.model import V4, V6, Family
+from leased.paths import PathError, resolve
+from leased.table import LeaseTable
+
+LOGGER: Final = logging.getLogger("leased.storage")
+
+DEFAULT_NAMES: Final = {4: "kea-leases4.csv", 6: "kea-leases6.csv"}
+# How long start-up waits for a compaction a previous daemon left running.
+COMPACTION_WAIT: Final = 60.0
+# How long shutdown waits for a running compaction to finish.
+SHUTDOWN_WAIT: Final = 60.0
+# How often a child's end is checked where pidfd is not available.
+REAP_POLL: Final = 0.05
+
+
+class StorageSetupError(Exception):
+    """The lease files cannot be used; the daemon must not start."""
+
+
+@attrs.define(eq=False)
+class FamilyFiles:
+    """One family's lease files and its compaction state."""
+
+    family: Family
+    files: FileSet
+    live: LiveFile
+    lfc_interval: int
+    table: LeaseTable
+    child: int | None = None
+    started: float = 0.0
+
+
+def lease_file_path(config: Config, version: int, directory: Path) -> Path | None:
+    """The live lease file of a family, or ``None`` when it keeps none.
+
+    Raises:
+        PathError: The configured name lies outside the data directory.
+    """
+    family = config.family(version)
+    if family is None or not family.lease_database.persist:
+        return None
+    return resolve(family.lease_database.name or DEFAULT_NAMES[version], directory)
+
+
+@attrs.define(eq=False)
+class Storage:
+    """Every persisted family's files; see the module docstring."""
+
+    directory: Path
+    families: dict[int, FamilyFiles]
+    journal: Journal
+    # Families whose files need a compaction as soon as the daemon runs.
+    upgrade: list[int] = attrs.field(factory=list)
+    _nursery: trio.Nursery | None = None
+
+    # Compaction.
+
+    def compact(self, version: int | None = None) -> tuple[int, str]:
+        """Start a compaction of one family, or of every persisted one.
+
+        Returns newest Kea's ``kea-lfc-start`` result and text.
+        """
+        if not self.families:
+            return (
+                RESULT_UNSUPPORTED,
+                "'persist' parameter of 'memfile' lease backend was configured to 'false'",
+            )
+        versions = [version] if version is not None else list(self.families)
+        outcomes = [self._compact_one(self.families[v]) for v in versions]
+        if "started" in outcomes:
+            return RESULT_SUCCESS, "kea-lfc started"
+        if "failed" in outcomes:
+            return RESULT_ERROR, "failed to start kea-lfc"
+        return RESULT_EMPTY, "kea-lfc already running"
+
+    def _compact_one(self, family: FamilyFiles) -> str:
+        if family.child is not None or compaction_running(family.files) is not None:
+            LOGGER.info("compaction already running path=%s", family.files.live)
+            return "running"
+        if self._nursery is None:
+            return "failed"
+        if not family.files.unfinished() and not family.live.rotate():
+            return "failed"
+        table = family.table
+        try:
+            family.child = start_from_snapshot(
+                family.files, family.family.version, table.in_address_order
+            )
+        except OSError as error:
+            LOGGER.error(
+                "cannot start compaction path=%s reason=%s",
+                family.files.live,
+                error.strerror,
+            )
+            gc.unfreeze()
+            return "failed"
+        family.started = time.monotonic()
+        LOGGER.info(
+            "compaction started path=%s leases=%d pid=%d",
+            family.files.live,
+            len(table),
+            family.child,
+        )
+        self._nursery.start_soon(self._reap, family)
+        return "started"
+
+    async def _reap(self, family: FamilyFiles) -> None:
+        pid = family.child
+        assert pid is not None
+        # Cancelled (the daemon stops), the child stays recorded, and
+        # close() waits for it.
+        status = await _wait_child(pid)
+        family.child = None
+        gc.unfreeze()
+        code = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - family.started
+        if code == 0:
+            LOGGER.info(
+                "compaction finished path=%s seconds=%.2f", family.files.live, seconds
+            )
+        elif code == 3:
+            LOGGER.info("compaction already running path=%s", family.files.live)
+        else:
+            LOGGER.error("compaction failed path=%s status=%d", family.files.live, code)
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Keep the compaction timers and reap children until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for version in self.upgrade:
+                LOGGER.warning(
+                    "lease file has an older format, compacting it to upgrade path=%s",
+                    self.families[version].files.live,
+                )
+                self._compact_one(self.families[version])
+            for family in self.families.values():
+                if family.lfc_interval:
+                    nursery.start_soon(self._timer, family)
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._nursery = None
+
+    async def _timer(self, family: FamilyFiles) -> None:
+        while True:
+            await trio.sleep(family.lfc_interval)
+            self._compact_one(family)
+
+    # lease4-write / lease6-write.
+
+    def write_file(
+        self, family: Family, table: LeaseTable, name: str
+    ) -> tuple[int, str]:
+        """Write ``table`` to ``name`` in the data directory, as Kea does.
+
+        The table goes to ``<file>.tmp<pid>``; an existing ``<file>`` is kept
+        as ``<file>.bak<pid>``; the temporary file then takes its name.  When
+        ``<file>`` is the family's live file, the journal goes on in the new
+        file.
+
+        Returns the result and text of the answer.
+        """
+        try:
+            path = resolve(name, self.directory)
+        except PathError as error:
+            return RESULT_ERROR, f"'filename' parameter is invalid: {error}"
+        owner = self.families.get(family.version)
+        others = [
+            member
+            for files in self.families.values()
+            for member in (
+                files.files.previous,
+                files.files.compacted,
+                files.files.output,
+                files.files.completed,
+                files.files.pid,
+            )
+        ]
+        if path in others:
+            return (
+                RESULT_ERROR,
+                f"'filename' parameter is invalid: '{path}' is a file of lease file compaction",
+            )
+        live_paths = {f.files.live: f for f in self.families.values()}
+        if path in live_paths and live_paths[path].family != family:
+            return (
+                RESULT_ERROR,
+                f"'filename' parameter is invalid: '{path}' is the other family's lease file",
+            )
+        pid = os.getpid()
+        temporary = path.with_name(f"{path.name}.tmp{pid}")
+        backup = path.with_name(f"{path.name}.bak{pid}")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            write_leases(temporary, table.in_address_order(), family.version)
+            if path.is_symlink() or path.exists():
+                os.replace(path, backup)
+            os.replace(temporary, path)
+            sync_directory(path)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            LOGGER.error("lease dump failed path=%s reason=%s", path, error.strerror)
+            return RESULT_ERROR, f"cannot write '{path}': {error.strerror}"
+        if owner is not None and path == owner.files.live:
+            try:
+                owner.live.reopen()
+            except OSError as error:
+                LOGGER.critical(
+                    "lease file broken after dump path=%s reason=%s",
+                    path,
+                    error.strerror,
+                )
+                return (
+                    5,
+                    f"Fatal issue: lease file '{path}' is broken: {error.strerror}",
+                )
+        LOGGER.info("leases written path=%s leases=%d", path, len(table))
+        return RESULT_SUCCESS, f"{family.word} lease database into '{path}'."
+
+    # Shutdown.
+
+    def close(self) -> None:
+        """Close the live files; give running compactions time to finish."""
+        self.journal.close()
+        deadline = time.monotonic() + SHUTDOWN_WAIT
+        for family in self.families.values():
+            pid = family.child
+            if pid is None:
+                continue
+            LOGGER.info("waiting for compaction to finish pid=%d", pid)
+            while time.monotonic() < deadline:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(REAP_POLL)
+            else:
+                LOGGER.warning(
+                    "compaction still running, left to finish on its own pid=%d", pid
+                )
+
+
+async def _wait_child(pid: int) -> int:
+    """Wait for a child process without blocking the event loop."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            if pidfd >= 0:
+                await trio.lowlevel.wait_readable(pidfd)
+            else:
+                await trio.sleep(REAP_POLL)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+
+
+def open_storage(
+    config: Config, directory: Path, tables: dict[int, LeaseTable]
+) -> Storage:
+    """Load every persisted family's lease files and open them for the journal.
+
+    Raises:
+        StorageSetupError: A name outside the data directory, a compaction
+            that does not end, a file that cannot be read or created.
+    """
+    families: dict[int, FamilyFiles] = {}
+    upgrade: list[int] = []
+    for family in (V4, V6):
+        version = family.version
+        try:
+            path = lease_file_path(config, version, directory)
+        except PathError as error:
+            raise StorageSetupError(
+                f"Dhcp{version}/lease-database/name: {error}"
+            ) from None
+        if path is None:
+            continue
+        family_config = config.family(version)
+        assert family_config is not None
+        database = family_config.lease_database
+        files = FileSet.of(path)
+        _wait_for_compaction(files)
+        started = time.monotonic()
+        try:
+            loaded = load(files, version, max_row_errors=database.max_row_errors)
+        except LoadError as error:
+            raise StorageSetupError(str(error)) from None
+        table = tables[version]
+        table.load(loaded.leases.values())
+        live = LiveFile(files, version, durable=config.durable_writes)
+        try:
+            live.open(end=loaded.live_end)
+        except OSError as error:
+            raise StorageSetupError(
+                f"cannot open lease file {path}: {error.strerror}"
+            ) from None
+        LOGGER.info(
+            "leases loaded family=%s path=%s leases=%d rows=%d bad_rows=%d seconds=%.2f",
+            family.word,
+            path,
+            len(table),
+            loaded.rows,
+            loaded.errors,
+            time.monotonic() - started,
+        )
+        if loaded.outdated:
+            upgrade.append(version)
+        families[version] = FamilyFiles(
+            family, files, live, database.lfc_interval, table
+        )
+    journal = Journal({version: f.live for version, f in families.items()})
+    return Storage(directory, families, journal, upgrade)
+
+
+def _wait_for_compaction(files: FileSet) -> None:
+    deadline = time.monotonic() + COMPACTION_WAIT
+    logged = False
+    while (pid := compaction_running(files)) is not None:
+        if not logged:
+            LOGGER.info("waiting for a running compaction to finish pid=%d", pid)
+            logged = True
+        if time.monotonic() > deadline:
+            raise StorageSetupError(
+                "unable to load leases from files while the lease file cleanup is in progress"
+            )
+        time.sleep(REAP_POLL)
