@@ -148,9 +148,10 @@ def start_from_snapshot(
     The caller has done step 1.  Returns the child's pid; the caller reaps
     it (exit status 0: done, 3: another compaction runs, 1: failed).
     """
-    # Objects that exist now are moved out of the collector's sight, so that
-    # neither process touches them for a collection (each touch would copy
-    # a page); the daemon calls gc.unfreeze() once the child is gone.
+    # Objects that exist now are moved out of the collector's sight for
+    # good, so that neither process touches them for a collection (each
+    # touch would copy a page).  Leases hold no reference cycles, so
+    # reference counting alone frees them.
     gc.freeze()
     pid = os.fork()
     if pid:

@@ -1,8 +1,11 @@
 """Lease records and the text forms of their fields.
 
-A lease is a small immutable record.  Addresses are integers (an IPv6
-address is a 128-bit integer), identifiers are ``bytes``, the hostname is
-kept lower-cased as Kea does, and times are whole seconds since the epoch.
+A lease is a small record that is never changed once built (the classes are
+not declared frozen only because a frozen class's constructor costs twice
+as much, which start-up pays once per lease loaded).  Addresses are
+integers (an IPv6 address is a 128-bit integer), identifiers are ``bytes``,
+the hostname is kept lower-cased as Kea does, and times are whole seconds
+since the epoch.
 A change never edits a record: it builds a new one (``attrs.evolve``), which
 keeps the indexes of :mod:`leased.table` simple and lets a snapshot share
 records with the live table.
@@ -59,7 +62,7 @@ MAX_DUID_LEN: Final = 128
 MIN_CLIENT_ID_LEN: Final = 2
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.define(slots=True, kw_only=True, unsafe_hash=True)
 class Lease4:
     """An IPv4 lease.
 
@@ -87,7 +90,7 @@ class Lease4:
         return self.cltt + self.valid_lft
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.define(slots=True, kw_only=True, unsafe_hash=True)
 class Lease6:
     """An IPv6 lease: an address (IA_NA, IA_TA) or a prefix (IA_PD).
 

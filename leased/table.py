@@ -43,6 +43,7 @@ This module does no I/O and knows nothing of commands.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from operator import attrgetter as _attr
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -61,15 +62,19 @@ K = TypeVar("K", bound=Hashable)
 
 # Bits that place the parts of an expiration key: address, then expiry,
 # then the "reclaimed" flag, so that plain integer order is the order we want.
-_ADDRESS_BITS = 128
-_EXPIRE_BITS = 64
+# The fewer the bits, the smaller the key: an IPv4 key fits in 69 bits (a
+# 40-byte Python int instead of 56).  Expiry times past 2**36 seconds (the
+# year 4147) are all treated as that moment, which only blurs their order.
+_EXPIRE_BITS = 36
+_EXPIRE_MAX = (1 << _EXPIRE_BITS) - 1
 
 
 def expiration_key(lease: Lease) -> int:
     """The ``by_expiration`` key of a lease: (reclaimed, expire, address)."""
     reclaimed = 1 if lease.state == STATE_EXPIRED_RECLAIMED else 0
+    bits = 32 if type(lease) is Lease4 else 128
     return (
-        ((reclaimed << _EXPIRE_BITS) | lease.expire) << _ADDRESS_BITS
+        ((reclaimed << _EXPIRE_BITS) | min(lease.expire, _EXPIRE_MAX)) << bits
     ) | lease.address
 
 
@@ -137,6 +142,27 @@ class MultiIndex(Generic[K]):
 
     def __len__(self) -> int:
         return len(self._map)
+
+
+def _fill(
+    index: MultiIndex[Any], keys: Iterable[Any], leases: list[Lease], skip: Any
+) -> None:
+    """Add ``leases`` under ``keys`` (one each) to an empty index.
+
+    A key equal to ``skip`` (the one :meth:`LeaseTable._multi`'s key
+    functions turn into ``None``) is not indexed.
+    """
+    held_map = index._map
+    for key, lease in zip(keys, leases, strict=True):
+        if key == skip:
+            continue
+        held = held_map.setdefault(key, lease)
+        if held is lease:
+            continue
+        if type(held) is dict:
+            held[lease.address] = lease
+        else:
+            held_map[key] = {held.address: held, lease.address: lease}
 
 
 def _hw_key(lease: Lease) -> bytes | None:
@@ -274,30 +300,37 @@ class LeaseTable:
             self.by_expiration.remove(old_key)
             self.by_expiration.add(new_key)
 
-    def load(self, leases: Iterable[Lease]) -> None:
-        """Fill an empty table at start-up, faster than one apply each.
+    def load(self, leases: dict[int, Lease]) -> None:
+        """Fill an empty table at start-up, much faster than one apply each.
 
-        The ordered indexes are built once from all keys (one sort) rather
-        than by one insertion per lease.
+        ``leases`` maps each lease's address to it, and is taken over.
+
+        Each index is built in one pass of C-level calls over all leases
+        (``attrgetter``, ``dict.setdefault``) instead of ten Python calls per
+        lease, and the ordered indexes are sorted once from all keys.  The
+        result is the same as inserting the leases in order.
         """
         assert not self.by_address, "load() fills an empty table"
-        by_address = self.by_address
+        # The map becomes the table's own address index, not a copy of it:
+        # at millions of leases a second dict costs 40 bytes a lease.
+        self.by_address = leases
+        every = list(leases.values())
+        self.ordered = SortedList(self.by_address)
+        v4 = self.family.version == 4
+        _fill(self.by_hw_address, map(_attr("hw_address"), every), every, None)
+        if v4:
+            _fill(self.by_client_id, map(_attr("client_id"), every), every, None)
+        else:
+            _fill(self.by_duid, map(_attr("duid"), every), every, None)
+        _fill(self.by_hostname, map(_attr("hostname"), every), every, "")
+        _fill(self.by_state, map(_attr("state"), every), every, STATE_DEFAULT)
         by_subnet = self.by_subnet
-        multi = [(index, key_of) for index, key_of, _ in self._multi()]
-        expirations = []
-        for lease in leases:
-            by_address[lease.address] = lease
-            for index, key_of in multi:
-                key = key_of(lease)
-                if key is not None:
-                    index.add(key, lease)
+        for lease in every:
             subnet = by_subnet.get(lease.subnet_id)
             if subnet is None:
                 subnet = by_subnet[lease.subnet_id] = {}
             subnet[lease.address] = lease
-            expirations.append(expiration_key(lease))
-        self.ordered = SortedList(by_address)
-        self.by_expiration = SortedList(expirations)
+        self.by_expiration = SortedList(map(expiration_key, every))
 
     def clear(self) -> None:
         """Forget every lease."""
@@ -381,9 +414,10 @@ class LeaseTable:
                 state but expired-reclaimed), True for reclaimed ones.
         """
         flag = 1 if reclaimed else 0
-        low = (flag << _EXPIRE_BITS) << _ADDRESS_BITS
-        high = ((flag << _EXPIRE_BITS) | now) << _ADDRESS_BITS
-        mask = (1 << _ADDRESS_BITS) - 1
+        bits = 32 if self.family.version == 4 else 128
+        low = (flag << _EXPIRE_BITS) << bits
+        high = ((flag << _EXPIRE_BITS) | min(now, _EXPIRE_MAX)) << bits
+        mask = (1 << bits) - 1
         for key in self.by_expiration.irange(low, high, inclusive=(True, False)):
             yield self.by_address[key & mask]
 

@@ -254,3 +254,43 @@ def test_table_page_walks_every_lease_once(chosen: list[int]) -> None:
         after = page[-1].address
 
     assert seen == sorted(chosen)
+
+
+def _index_contents(table: LeaseTable) -> dict[str, object]:
+    """Every index of a table in comparable form (order included)."""
+    return {
+        "by_address": list(table.by_address.items()),
+        "ordered": list(table.ordered),
+        "by_expiration": list(table.by_expiration),
+        "by_subnet": {k: list(v.items()) for k, v in table.by_subnet.items()},
+        **{
+            name: {
+                key: getattr(table, name).get(key)
+                for key in getattr(table, name).keys()  # noqa: SIM118 not a dict
+            }
+            for name in (
+                "by_hw_address",
+                "by_client_id",
+                "by_duid",
+                "by_hostname",
+                "by_state",
+            )
+        },
+    }
+
+
+@given(st.data())
+def test_table_load_builds_the_same_indexes_as_inserting(data: st.DataObject) -> None:
+    """Start-up's bulk load equals inserting the leases one by one."""
+    family = data.draw(st.sampled_from([V4, V6]))
+    strategy = leases4 if family is V4 else leases6
+    chosen = data.draw(st.lists(addresses, unique=True, max_size=30))
+    leases = [data.draw(strategy(address=address)) for address in chosen]
+    inserted = LeaseTable(family)
+    for lease in leases:
+        inserted.apply(None, lease)
+
+    loaded = LeaseTable(family)
+    loaded.load({lease.address: lease for lease in leases})
+
+    assert _index_contents(loaded) == _index_contents(inserted)
