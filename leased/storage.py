@@ -338,6 +338,11 @@ def open_storage(
                 f"Dhcp{version}/lease-database/name: {error}"
             ) from None
         if path is None:
+            if config.family(version) is not None:
+                LOGGER.warning(
+                    "persist is false, leases are kept in memory only family=%s",
+                    family.word,
+                )
             continue
         family_config = config.family(version)
         assert family_config is not None
