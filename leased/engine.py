@@ -181,7 +181,8 @@ class Engine:
                 self.journal.append(changes)
             except OSError as error:
                 raise StorageError(
-                    f"the lease change was not made: the lease file could not be written ({error})"
+                    "the lease change was not made: the lease file could not be "
+                    f"written ({error.strerror or error})"
                 ) from error
         tables = self.state.tables
         for change in changes:

@@ -288,7 +288,10 @@ def write_leases(
         OSError: The file could not be written.
     """
     count = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    # O_NOFOLLOW: a symbolic link planted at this name is refused, so the
+    # daemon never writes through one to a file elsewhere.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(path, flags, FILE_MODE)
     try:
         with os.fdopen(
             fd, "w", encoding="utf-8", buffering=1 << 20, closefd=False
