@@ -251,8 +251,14 @@ class Storage:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
             write_leases(temporary, table.in_address_order(), family.version)
-            if path.is_symlink() or path.exists():
-                os.replace(path, backup)
+            with contextlib.suppress(FileNotFoundError):
+                backup.unlink()
+            if path.is_symlink():
+                os.replace(path, backup)  # the link itself, never its target
+            elif path.exists():
+                # A second name for the old file, so that the name itself
+                # never goes missing: a crash leaves the old or the new file.
+                os.link(path, backup)
             os.replace(temporary, path)
             sync_directory(path)
         except OSError as error:
