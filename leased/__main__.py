@@ -23,6 +23,7 @@ from leased.commands import build_registry
 from leased.engine import Engine, State
 from leased.errors import ConfigError
 from leased.paths import PathError, data_directory
+from leased.reload import Reloader
 from leased.server import (
     Limits,
     Server,
@@ -31,17 +32,40 @@ from leased.server import (
     open_listeners,
 )
 from leased.storage import StorageSetupError, lease_file_path, open_storage
+from leased.systemd import Notifier, activated_sockets
 
 LOGGER: Final = logging.getLogger("leased.server")
 
 EXIT_CONFIG: Final = 1
 
 
+# syslog priorities by logging level, for journald (``<N>`` line prefixes).
+SYSLOG_PRIORITY: Final = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+class JournalFormatter(logging.Formatter):
+    """Lines for journald: a ``<N>`` priority prefix, no timestamp.
+
+    journald reads the prefix as the message's syslog priority (so
+    ``journalctl -p warning`` works) and stamps the time itself.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = SYSLOG_PRIORITY.get(record.levelno, 6)
+        return f"<{priority}>{super().format(record)}"
+
+
 def configure_logging(level: str) -> None:
-    """Log to stderr; without timestamps under systemd, which adds its own."""
+    """Log to stderr; for journald under systemd, with timestamps otherwise."""
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -123,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     loaded = load_config(args.run, directory)
-    if not loaded.sockets:
+    activated = activated_sockets()
+    notifier = Notifier()
+    if not loaded.sockets and not activated:
         print(
             "leased: configuration error: no unix control-socket is configured in Dhcp4 or Dhcp6",
             file=sys.stderr,
@@ -139,10 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     state.storage = storage
     engine = Engine(state, build_registry(), journal=storage.journal)
-    server = Server(engine, limits=Limits(**loaded.limits), storage=storage)
+    server = Server(
+        engine, limits=Limits(**loaded.limits), storage=storage, notifier=notifier
+    )
+    reloader = Reloader(state, storage, server, notifier)
+    state.reload = server.reload = reloader
     block_stop_signals()
     try:
-        with open_listeners(loaded.sockets) as listeners:
+        with open_listeners(loaded.sockets, activated) as listeners:
             trio.run(server.serve, listeners)
     except SocketInUse as error:
         LOGGER.error("cannot start reason=%s", error)
@@ -154,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         storage.close()
+        notifier.close()
     LOGGER.info("shutdown complete")
     return state.shutdown_requested or 0
 

@@ -97,6 +97,9 @@ class State:
     # The lease files (``leased.storage.Storage``), for the few handlers
     # that act on them; ``None`` in core tests without files.
     storage: Any = None
+    # Re-reads the configuration file (``leased.reload.Reloader``): returns
+    # the result and text of config-reload; ``None`` where there is no file.
+    reload: Callable[[], tuple[int, str]] | None = None
     pid: int = attrs.field(factory=os.getpid)
 
     def table(self, family: Family) -> LeaseTable:

@@ -70,6 +70,7 @@ from leased.protocol import (
     RequestReader,
 )
 from leased.storage import Storage
+from leased.systemd import Notifier
 from leased.wire import encode
 
 LOGGER: Final = logging.getLogger("leased.server")
@@ -83,6 +84,10 @@ DRAIN_SECONDS: Final = 2.0
 FLUSH_SIZE: Final = 1 << 18
 # Signals that stop the daemon cleanly.
 STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+# Signals the daemon handles: stop, and SIGHUP to reload the configuration.
+HANDLED_SIGNALS: Final = (*STOP_SIGNALS, signal.SIGHUP)
+# How often systemd's status line is refreshed (when under systemd).
+STATUS_EVERY: Final = 10.0
 
 
 def block_stop_signals() -> None:
@@ -93,7 +98,7 @@ def block_stop_signals() -> None:
     default action would kill the daemon on the spot, socket and lock file
     left behind.  Blocked, it waits and then stops the daemon cleanly.
     """
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
 
 
 # How often waiting connections are checked against the idle timeout.
@@ -133,7 +138,10 @@ class SocketInUse(Exception):
 
 @attrs.define
 class Listener:
-    """A bound, listening control socket and its lock."""
+    """A bound, listening control socket and its lock.
+
+    A socket systemd passed has no lock (``lock_fd`` -1): systemd owns it.
+    """
 
     path: str
     sock: socket.socket
@@ -228,6 +236,9 @@ class Server:
     _connections: trio.Nursery | None = None
     _tasks: int = 0
     storage: Storage | None = None
+    notifier: Notifier = attrs.field(factory=lambda: Notifier({}))
+    # Re-reads the configuration (SIGHUP); set by the program.
+    reload: Callable[[], Any] | None = None
 
     def stop(self) -> None:
         """Stop accepting; connections in flight get a grace period."""
@@ -245,10 +256,10 @@ class Server:
         try:
             for fd in by_fd:
                 self._epoll.register(fd, select.EPOLLIN)
-            with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            with trio.open_signal_receiver(*HANDLED_SIGNALS) as signals:
                 # The caller may have blocked these until now (see
-                # block_stop_signals); from here on they stop us cleanly.
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                # block_stop_signals); from here on they are handled.
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
                 async with trio.open_nursery() as connections:
                     self._connections = connections
                     async with trio.open_nursery() as loops:
@@ -262,7 +273,11 @@ class Server:
                                 "listening on control socket path=%s", listener.path
                             )
                         task_status.started()
+                        self.notifier.ready(self.status_line())
+                        if self.notifier.enabled:
+                            loops.start_soon(self._systemd_loop)
                         await self._stopping.wait()
+                        self.notifier.stopping()
                         loops.cancel_scope.cancel()
 
                     # Connections still waiting for their request have no
@@ -279,11 +294,38 @@ class Server:
 
     async def _watch_signals(self, signals: Any) -> None:
         async for signum in signals:
-            LOGGER.info(
-                "shutting down on signal signal=%s", signal.Signals(signum).name
-            )
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                LOGGER.info("reloading configuration on signal signal=%s", name)
+                if self.reload is not None:
+                    self.reload()
+                continue
+            LOGGER.info("shutting down on signal signal=%s", name)
             self.stop()
             return
+
+    def status_line(self) -> str:
+        """What systemd shows as the service's status."""
+        tables = self.engine.state.tables
+        return f"serving, {len(tables[4])} IPv4 and {len(tables[6])} IPv6 leases"
+
+    async def _systemd_loop(self) -> None:
+        """Keep systemd's status line fresh and its watchdog fed."""
+        interval = self.notifier.watchdog_interval
+        step = min(interval, STATUS_EVERY) if interval else STATUS_EVERY
+        last_status = time.monotonic()
+        last = self.status_line()  # sent with READY=1 just now
+        while True:
+            if interval:
+                self.notifier.watchdog()
+            now = time.monotonic()
+            if now - last_status >= STATUS_EVERY:
+                line = self.status_line()
+                if line != last:
+                    self.notifier.status(line)
+                    last = line
+                last_status = now
+            await trio.sleep(step)
 
     # The poller: one task for every listening socket and every connection
     # that waits for its request, through a private epoll.
@@ -735,7 +777,26 @@ class _Answers:
 
 
 @contextmanager
-def open_listeners(configs: tuple[SocketConfig, ...]) -> Iterator[list[Listener]]:
-    """Bind every configured control socket; release them all on exit."""
+def open_listeners(
+    configs: tuple[SocketConfig, ...], activated: list[socket.socket] | None = None
+) -> Iterator[list[Listener]]:
+    """Listen on every control socket; release them all on exit.
+
+    Sockets systemd passed (``activated``) are used as they are; a
+    configured path that one of them already serves is not bound again.
+    The others are bound here.
+    """
     with ExitStack() as stack:
-        yield [stack.enter_context(bind_control_socket(config)) for config in configs]
+        listeners = []
+        for sock in activated or ():
+            stack.callback(sock.close)
+            path = sock.getsockname()
+            path = path.decode(errors="replace") if isinstance(path, bytes) else path
+            LOGGER.info("using control socket passed by systemd path=%s", path)
+            listeners.append(Listener(path, sock, -1))
+        served = {os.path.abspath(listener.path) for listener in listeners}
+        for config in configs:
+            if os.path.abspath(config.path) in served:
+                continue
+            listeners.append(stack.enter_context(bind_control_socket(config)))
+        yield listeners

@@ -84,6 +84,7 @@ class FamilyFiles:
     table: LeaseTable
     child: int | None = None
     started: float = 0.0
+    timer: trio.CancelScope | None = None
 
 
 def lease_file_path(config: Config, version: int, directory: Path) -> Path | None:
@@ -190,18 +191,76 @@ class Storage:
                 )
                 self._compact_one(self.families[version])
             for family in self.families.values():
-                if family.lfc_interval:
-                    nursery.start_soon(self._timer, family)
+                self._start_timer(family)
             task_status.started()
             try:
                 await trio.sleep_forever()
             finally:
                 self._nursery = None
 
-    async def _timer(self, family: FamilyFiles) -> None:
-        while True:
-            await trio.sleep(family.lfc_interval)
-            self._compact_one(family)
+    def _start_timer(self, family: FamilyFiles) -> None:
+        if family.timer is not None:
+            family.timer.cancel()
+            family.timer = None
+        if family.lfc_interval and self._nursery is not None:
+            family.timer = trio.CancelScope()
+            self._nursery.start_soon(self._timer, family, family.timer)
+
+    async def _timer(self, family: FamilyFiles, scope: trio.CancelScope) -> None:
+        with scope:
+            while True:
+                await trio.sleep(family.lfc_interval)
+                self._compact_one(family)
+
+    # Reload.
+
+    def check_paths(self, config: Config) -> None:
+        """Refuse lease file names outside the data directory.
+
+        Raises:
+            StorageSetupError: With the bad name's path and newest Kea's text.
+        """
+        for version in (4, 6):
+            try:
+                lease_file_path(config, version, self.directory)
+            except PathError as error:
+                raise StorageSetupError(
+                    f"Dhcp{version}/lease-database/name: {error}"
+                ) from None
+
+    def check_reload(self, config: Config) -> None:
+        """Refuse a new configuration whose lease files differ from ours.
+
+        Raises:
+            StorageSetupError: Which setting needs a restart to change.
+        """
+        for version in (4, 6):
+            where = f"Dhcp{version}/lease-database"
+            try:
+                path = lease_file_path(config, version, self.directory)
+            except PathError as error:
+                raise StorageSetupError(f"{where}/name: {error}") from None
+            current = self.families.get(version)
+            if (current.files.live if current else None) != path:
+                raise StorageSetupError(
+                    f"{where}: lease files (persist, name) change only at a restart"
+                )
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a new configuration's compaction interval and durability.
+
+        (``max-row-errors`` matters only when files are loaded, at start-up.)
+
+        :meth:`check_reload` has accepted it.
+        """
+        for version, family in self.families.items():
+            family_config = config.family(version)
+            assert family_config is not None
+            family.live.durable = config.durable_writes
+            interval = family_config.lease_database.lfc_interval
+            if interval != family.lfc_interval:
+                family.lfc_interval = interval
+                self._start_timer(family)
 
     # lease4-write / lease6-write.
 

@@ -42,6 +42,8 @@ def build_registry() -> dict[str, Handler]:
     registry["version-get"] = control.version_get
     registry["status-get"] = control.status_get
     registry["config-get"] = control.config_get
+    registry["config-reload"] = control.config_reload
+    registry["config-test"] = control.config_test
     registry["shutdown"] = control.shutdown
     registry["list-commands"] = partial(
         control.list_commands, [*registry, "list-commands"]

@@ -16,9 +16,11 @@ from typing import Any
 import orjson
 
 from leased import __version__
+from leased import config as config_module
 from leased.commands.params import is_int
 from leased.engine import ABSENT, Outcome, State, answer
-from leased.errors import RESULT_SUCCESS, CommandError
+from leased.errors import RESULT_ERROR, RESULT_SUCCESS, CommandError, ConfigError
+from leased.storage import StorageSetupError
 
 
 def list_commands(names: list[str], state: State, args: Any) -> Outcome:
@@ -83,3 +85,34 @@ def shutdown(state: State, args: Any) -> Outcome:
             raise CommandError("parameter 'exit-value' is not an integer")
     state.shutdown_requested = int(exit_value)
     return Outcome(answer(RESULT_SUCCESS, "Shutting down."))
+
+
+def config_reload(state: State, args: Any) -> Outcome:
+    """Re-read the configuration file, as SIGHUP does (Kea's texts)."""
+    if state.reload is None:
+        return Outcome(
+            answer(RESULT_ERROR, "Config reload failed: no configuration file")
+        )
+    result, text = state.reload()
+    return Outcome(answer(result, text))
+
+
+def config_test(state: State, args: Any) -> Outcome:
+    """Check a configuration sent in the command; apply nothing."""
+    if args is ABSENT or args is None:
+        raise CommandError("Missing mandatory 'arguments' parameter.")
+    if not isinstance(args, dict):
+        raise CommandError("'arguments' parameter expected to be a map.")
+    try:
+        candidate = config_module.build(args)
+        if state.storage is not None:
+            state.storage.check_paths(candidate)
+    except (ConfigError, StorageSetupError) as error:
+        raise CommandError(str(error)) from None
+    return Outcome(
+        answer(
+            RESULT_SUCCESS,
+            "Configuration seems sane. Control-socket, hook-libraries, and D2 "
+            "configuration were sanity checked, but not applied.",
+        )
+    )
