@@ -76,6 +76,32 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+EPILOG: Final = """\
+examples:
+  leased -c /etc/leased/leased.json        run the daemon
+  leased -t /etc/kea/kea-dhcp4.conf        check a (Kea) configuration
+  echo '{"command": "lease4-get-all"}' | socat - UNIX-CONNECT:/run/leased/leased.sock
+  leasectl lease4-get ip-address=192.0.2.10
+
+lease files:
+  Each family with lease-database "persist" true keeps a Kea-format lease file
+  (default kea-leases4.csv / kea-leases6.csv) in the data directory; every
+  change is written there before it is answered. The leased-lfc command is the
+  compactor with kea-lfc's arguments.
+
+signals:
+  SIGHUP           re-read the configuration (a bad one is refused, logged)
+  SIGTERM, SIGINT  finish commands in flight, close the lease files, exit 0
+
+exit status: 0 after a clean stop (or the shutdown command's exit-value),
+  1 for a configuration, lease file or socket error.
+
+under systemd: Type=notify readiness, socket activation (LISTEN_FDS), the
+  watchdog and journald priorities are used when systemd provides them; see
+  the unit files in systemd/ and docs/operations.md.
+"""
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(
@@ -85,6 +111,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "control socket. The configuration file has Kea's shape (a Dhcp4 "
             "and/or a Dhcp6 map); one process serves both families."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument(

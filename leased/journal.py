@@ -112,11 +112,10 @@ class LiveFile:
         self.size = size
 
     def close(self) -> None:
-        """Close the file (syncing it first in durable mode)."""
+        """Sync the file to disk and close it (at shutdown, in every mode)."""
         if self._fd >= 0:
             try:
-                if self.durable:
-                    os.fsync(self._fd)
+                os.fsync(self._fd)
             finally:
                 os.close(self._fd)
                 self._fd = -1
