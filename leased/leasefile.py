@@ -54,7 +54,7 @@ from leased.csvfile import (
 )
 from leased.model import Lease
 
-LOGGER: Final = logging.getLogger("leased.leasefile")
+LOGGER: Final = logging.getLogger("leased.journal")
 
 CHUNK: Final = 1 << 22
 # Files leased creates: owner read/write, group read (the umask may take

@@ -66,7 +66,7 @@ from leased.leasefile import (
 )
 from leased.model import Lease
 
-LOGGER: Final = logging.getLogger("leased.lfc")
+LOGGER: Final = logging.getLogger("leased.compaction")
 
 # kea-lfc's fixed tolerance of unreadable rows per input file.
 MAX_ROW_ERRORS: Final = 100

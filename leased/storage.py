@@ -58,7 +58,8 @@ from leased.model import V4, V6, Family
 from leased.paths import PathError, resolve
 from leased.table import LeaseTable
 
-LOGGER: Final = logging.getLogger("leased.storage")
+LOGGER: Final = logging.getLogger("leased.journal")
+COMPACTION_LOGGER: Final = logging.getLogger("leased.compaction")
 
 DEFAULT_NAMES: Final = {4: "kea-leases4.csv", 6: "kea-leases6.csv"}
 # How long start-up waits for a compaction a previous daemon left running.
@@ -132,7 +133,9 @@ class Storage:
 
     def _compact_one(self, family: FamilyFiles) -> str:
         if family.child is not None or compaction_running(family.files) is not None:
-            LOGGER.info("compaction already running path=%s", family.files.live)
+            COMPACTION_LOGGER.info(
+                "compaction already running path=%s", family.files.live
+            )
             return "running"
         if self._nursery is None:
             return "failed"
@@ -144,14 +147,14 @@ class Storage:
                 family.files, family.family.version, table.in_address_order
             )
         except OSError as error:
-            LOGGER.error(
+            COMPACTION_LOGGER.error(
                 "cannot start compaction path=%s reason=%s",
                 family.files.live,
                 error.strerror,
             )
             return "failed"
         family.started = time.monotonic()
-        LOGGER.info(
+        COMPACTION_LOGGER.info(
             "compaction started path=%s leases=%d pid=%d",
             family.files.live,
             len(table),
@@ -170,13 +173,17 @@ class Storage:
         code = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - family.started
         if code == 0:
-            LOGGER.info(
+            COMPACTION_LOGGER.info(
                 "compaction finished path=%s seconds=%.2f", family.files.live, seconds
             )
         elif code == 3:
-            LOGGER.info("compaction already running path=%s", family.files.live)
+            COMPACTION_LOGGER.info(
+                "compaction already running path=%s", family.files.live
+            )
         else:
-            LOGGER.error("compaction failed path=%s status=%d", family.files.live, code)
+            COMPACTION_LOGGER.error(
+                "compaction failed path=%s status=%d", family.files.live, code
+            )
 
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -185,7 +192,7 @@ class Storage:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             for version in self.upgrade:
-                LOGGER.warning(
+                COMPACTION_LOGGER.warning(
                     "lease file has an older format, compacting it to upgrade path=%s",
                     self.families[version].files.live,
                 )
@@ -351,14 +358,14 @@ class Storage:
             pid = family.child
             if pid is None:
                 continue
-            LOGGER.info("waiting for compaction to finish pid=%d", pid)
+            COMPACTION_LOGGER.info("waiting for compaction to finish pid=%d", pid)
             while time.monotonic() < deadline:
                 done, _ = os.waitpid(pid, os.WNOHANG)
                 if done:
                     break
                 time.sleep(REAP_POLL)
             else:
-                LOGGER.warning(
+                COMPACTION_LOGGER.warning(
                     "compaction still running, left to finish on its own pid=%d", pid
                 )
 
@@ -461,7 +468,9 @@ def _wait_for_compaction(files: FileSet) -> None:
     logged = False
     while (pid := compaction_running(files)) is not None:
         if not logged:
-            LOGGER.info("waiting for a running compaction to finish pid=%d", pid)
+            COMPACTION_LOGGER.info(
+                "waiting for a running compaction to finish pid=%d", pid
+            )
             logged = True
         if time.monotonic() > deadline:
             raise StorageSetupError(
