@@ -55,6 +55,12 @@ ALLOWED_KEYS: Final = frozenset({"command", "arguments", "service", "remote-addr
 ABSENT: Final[Any] = object()
 
 
+# Why a change is made, for observers that count by cause (statistics).
+CAUSE_COMMAND: Final = "command"
+CAUSE_RECLAIM: Final = "reclaim"  # expired-lease reclamation
+CAUSE_FLUSH: Final = "flush"  # removal of a reclaimed lease after its hold time
+
+
 @attrs.frozen
 class Change:
     """One lease change: insert (no ``old``), replace, remove (no ``new``)."""
@@ -62,6 +68,7 @@ class Change:
     family: Family
     old: Lease | None
     new: Lease | None
+    cause: str = CAUSE_COMMAND
 
 
 @attrs.frozen
