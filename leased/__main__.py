@@ -23,6 +23,7 @@ from leased.commands import build_registry
 from leased.engine import Engine, State
 from leased.errors import ConfigError
 from leased.paths import PathError, data_directory
+from leased.reclaim import Reclaimer
 from leased.reload import Reloader
 from leased.server import (
     Limits,
@@ -196,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(
         engine, limits=Limits(**loaded.limits), storage=storage, notifier=notifier
     )
+    reclaimer = Reclaimer(engine)
+    state.reclaimer = reclaimer
+    server.background.append(reclaimer.run)
     reloader = Reloader(state, storage, server, notifier)
     state.reload = server.reload = reloader
     block_stop_signals()

@@ -55,6 +55,7 @@ _FAMILY_KEYS: Final = {
         "control-sockets",
         "lease-database",
         "dhcp-ddns",
+        "expired-leases-processing",
     },
     6: {
         "subnet6",
@@ -65,6 +66,7 @@ _FAMILY_KEYS: Final = {
         "control-sockets",
         "lease-database",
         "dhcp-ddns",
+        "expired-leases-processing",
     },
 }
 _NETWORK_KEYS: Final = {"name", "valid-lifetime", "preferred-lifetime", "client-class"}
@@ -133,6 +135,33 @@ class LeaseDatabase:
 
 
 @attrs.frozen
+class ExpiredLeases:
+    """The ``expired-leases-processing`` map, with Kea's defaults.
+
+    Times are in seconds except ``max_reclaim_time`` (milliseconds); 0
+    turns a timer off, or lifts a limit.
+    """
+
+    reclaim_timer_wait_time: int = 10
+    flush_reclaimed_timer_wait_time: int = 25
+    hold_reclaimed_time: int = 3600
+    max_reclaim_leases: int = 100
+    max_reclaim_time: int = 250
+    unwarned_reclaim_cycles: int = 5
+
+
+# Each key of ``expired-leases-processing``, and its largest value (Kea's).
+_EXPIRED_LIMITS: Final = {
+    "reclaim-timer-wait-time": 0xFFFF,
+    "flush-reclaimed-timer-wait-time": 0xFFFF,
+    "hold-reclaimed-time": 0xFFFFFFFF,
+    "max-reclaim-leases": 0xFFFFFFFF,
+    "max-reclaim-time": 10000,
+    "unwarned-reclaim-cycles": 0xFFFF,
+}
+
+
+@attrs.frozen
 class FamilyConfig:
     """What leased uses from a ``Dhcp4`` or ``Dhcp6`` map."""
 
@@ -140,6 +169,7 @@ class FamilyConfig:
     subnets: tuple[Subnet, ...]
     lease_database: LeaseDatabase
     dhcp_ddns: dict[str, Any] | None = None
+    expired_leases: ExpiredLeases = attrs.field(factory=ExpiredLeases)
     by_id: dict[int, Subnet] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -472,7 +502,39 @@ def _family(
         dhcp_ddns=_map(section["dhcp-ddns"], f"{where}/dhcp-ddns")
         if "dhcp-ddns" in section
         else None,
+        expired_leases=_expired_leases(
+            section.get("expired-leases-processing"),
+            f"{where}/expired-leases-processing",
+        ),
     )
+
+
+def _expired_leases(value: Any, where: str) -> ExpiredLeases:
+    """Read ``expired-leases-processing`` with Kea's range checks and texts."""
+    if value is None:
+        return ExpiredLeases()
+    value = _map(value, where)
+    settings: dict[str, int] = {}
+    for key, number in value.items():
+        if key not in _EXPIRED_LIMITS:
+            raise ConfigError(f"{where}/{key}", f"unsupported parameter '{key}'")
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ConfigError(
+                f"{where}/{key}", f"expected an integer, got {_kind(number)}"
+            )
+        if number < 0:
+            raise ConfigError(
+                f"{where}/{key}",
+                f"value for configuration parameter '{key}' must not be negative",
+            )
+        if number > _EXPIRED_LIMITS[key]:
+            raise ConfigError(
+                f"{where}/{key}",
+                f"out range value '{number}' for configuration parameter '{key}', "
+                f"expected maximum value of '{_EXPIRED_LIMITS[key]}'",
+            )
+        settings[key.replace("-", "_")] = number
+    return ExpiredLeases(**settings)
 
 
 def _subnet(

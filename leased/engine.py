@@ -107,6 +107,12 @@ class State:
     # Re-reads the configuration file (``leased.reload.Reloader``): returns
     # the result and text of config-reload; ``None`` where there is no file.
     reload: Callable[[], tuple[int, str]] | None = None
+    # Reclaims expired leases (``leased.reclaim.Reclaimer``), for
+    # leases-reclaim; ``None`` in core tests.
+    reclaimer: Any = None
+    # The DNS update queue (``queue_add``/``queue_remove(family, lease)``);
+    # ``None`` while DNS updates are off.
+    ddns: Any = None
     pid: int = attrs.field(factory=os.getpid)
 
     def table(self, family: Family) -> LeaseTable:

@@ -239,6 +239,8 @@ class Server:
     notifier: Notifier = attrs.field(factory=lambda: Notifier({}))
     # Re-reads the configuration (SIGHUP); set by the program.
     reload: Callable[[], Any] | None = None
+    # More services to run while serving, started like ``storage.run``.
+    background: list[Callable[..., Awaitable[None]]] = attrs.field(factory=list)
 
     def stop(self) -> None:
         """Stop accepting; connections in flight get a grace period."""
@@ -268,6 +270,8 @@ class Server:
                         loops.start_soon(self._expire_loop)
                         if self.storage is not None:
                             await loops.start(self.storage.run)
+                        for service in self.background:
+                            await loops.start(service)
                         for listener in listeners:
                             LOGGER.info(
                                 "listening on control socket path=%s", listener.path

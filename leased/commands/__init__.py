@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from leased.commands import control, files, leases
+from leased.commands import control, files, leases, reclaim
 from leased.engine import Handler
 from leased.model import V4, V6
 
@@ -38,6 +38,7 @@ def build_registry() -> dict[str, Handler]:
     registry["lease6-bulk-apply"] = partial(leases.lease6_bulk_apply, V6)
 
     registry["kea-lfc-start"] = files.kea_lfc_start
+    registry["leases-reclaim"] = reclaim.leases_reclaim
 
     registry["version-get"] = control.version_get
     registry["status-get"] = control.status_get
