@@ -71,7 +71,7 @@ from leased.protocol import (
 )
 from leased.storage import Storage
 from leased.systemd import Notifier
-from leased.wire import encode
+from leased.wire import CHUNK_LEASES, encode, encode_parts, streamed
 
 LOGGER: Final = logging.getLogger("leased.server")
 
@@ -214,6 +214,8 @@ class _Handover:
     drain: bool = False
     # The answer waits for the journal to reach the disk (durable writes).
     sync: bool = False
+    # An answer to send in pieces (a long lease list).
+    parts: Iterator[bytes] | None = None
 
 
 @attrs.define
@@ -488,7 +490,20 @@ class Server:
             payload = encode(self._run(event))
             self._hand_over(conn, _Handover(reader, leftover=payload, drain=True))
         elif isinstance(event, Request):
-            payload = encode(self._run(event))
+            result = self._run(event)
+            leases = streamed(result)
+            if leases is not None and len(leases) > CHUNK_LEASES:
+                # A long lease list is rendered and sent piece by piece by a
+                # task of its own, so other clients are served in between
+                # and memory stays bounded.
+                self._hand_over(
+                    conn,
+                    _Handover(
+                        reader, parts=encode_parts(result), sync=self._must_sync()
+                    ),
+                )
+                return
+            payload = encode(result)
             if self._must_sync():
                 self._hand_over(conn, _Handover(reader, leftover=payload, sync=True))
             else:
@@ -605,7 +620,18 @@ class Server:
         """Finish a connection the poller could not."""
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
         try:
-            if handover.leftover is not None:
+            if handover.parts is not None:
+                if handover.sync:
+                    try:
+                        await self._sync()
+                    except OSError as error:
+                        handover = attrs.evolve(
+                            handover, parts=iter([_unsynced_answer(error)])
+                        )
+                for part in handover.parts:
+                    await stream.send_all(part)
+                    await trio.sleep(0)  # let other connections in between
+            elif handover.leftover is not None:
                 payload = handover.leftover
                 if handover.sync:
                     payload = await self._synced(payload)

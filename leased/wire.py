@@ -16,13 +16,79 @@ This module does no I/O.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final
 
+import attrs
 import orjson
+
+# Leases rendered and encoded at a time in a streamed list: about 250 KB.
+CHUNK_LEASES: Final = 1000
+
+
+@attrs.frozen
+class LeaseList:
+    """The leases of an answer, rendered to JSON only as they are sent.
+
+    lease4-get-all of a large table would otherwise need a dict per lease
+    and then the whole encoded answer in memory at once.  The lease records
+    are immutable, so holding them here is a consistent snapshot even when
+    other commands change the table while the answer is being written.
+    """
+
+    leases: Sequence[Any]
+    to_json: Callable[[Any], dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.leases)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The encoded JSON list, in pieces."""
+        to_json = self.to_json
+        leases = self.leases
+        if not leases:
+            yield b"[]"
+            return
+        for start in range(0, len(leases), CHUNK_LEASES):
+            part = orjson.dumps(
+                [to_json(lease) for lease in leases[start : start + CHUNK_LEASES]]
+            )
+            # Each piece is a JSON list; strip its brackets and join them
+            # with commas into one list.
+            opening = b"[" if start == 0 else b","
+            closing = b"]" if start + CHUNK_LEASES >= len(leases) else b""
+            yield opening + part[1:-1] + closing
+
+
+def streamed(answer: Any) -> LeaseList | None:
+    """The lease list of an answer that is sent in pieces, if it has one."""
+    if type(answer) is dict:
+        arguments = answer.get("arguments")
+        if type(arguments) is dict:
+            leases = arguments.get("leases")
+            if type(leases) is LeaseList:
+                return leases
+    return None
+
+
+def encode_parts(answer: dict[str, Any]) -> Iterator[bytes]:
+    """Encode an answer holding a :class:`LeaseList` piece by piece.
+
+    Such an answer is ``{"arguments": {"leases": ...}, "result": ...,
+    "text": ...}``, as the list-returning handlers build it.
+    """
+    leases = answer["arguments"]["leases"]
+    assert list(answer["arguments"]) == ["leases"], "only a lease list streams"
+    yield b'{"arguments":{"leases":'
+    yield from leases.chunks()
+    rest = {key: value for key, value in answer.items() if key != "arguments"}
+    yield b"}," + orjson.dumps(rest)[1:]
 
 
 def encode(answer: Any) -> bytes:
-    """Encode an answer (or any JSON value) for the wire."""
+    """Encode an answer (or any JSON value) for the wire, whole."""
+    if streamed(answer) is not None:
+        return b"".join(encode_parts(answer))
     return orjson.dumps(answer)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from leased import config
 from leased.commands import build_registry
 from leased.engine import Engine, State
+from leased.wire import streamed
 
 # The configuration Kea's lease commands tests use: two IPv4 and two IPv6
 # subnets without pools, lifetimes small enough to tell apart.
@@ -47,4 +49,9 @@ def run(
     request: dict[str, Any] = {"command": command, **extra}
     if arguments is not ...:
         request["arguments"] = arguments
-    return engine.execute(request)
+    answer = engine.execute(request)
+    leases = streamed(answer)
+    if leases is not None:
+        # A lease list is rendered as it is sent; render it as the wire does.
+        answer["arguments"]["leases"] = orjson.loads(b"".join(leases.chunks()))
+    return answer

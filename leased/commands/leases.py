@@ -53,24 +53,22 @@ from leased.model import (
     parse_hw_address,
     parse_ip,
 )
+from leased.wire import LeaseList
 
 # Answers shared by several handlers.
 
 
-# Limitation: a list answer is built whole in memory (a dict per lease, then
-# the encoded bytes) before it is sent, so lease4-get-all of a large table
-# briefly needs memory proportional to its size, twice.  Encoding and sending
-# in chunks as the leases are rendered would lift this.
 def _found(family: Family, leases: list[Lease], extra: str = "") -> Outcome:
-    """The answer of get-all and get-by-*: a list of leases."""
-    to_json = family.to_json
-    rendered = [to_json(lease) for lease in leases]
-    count = len(rendered)
+    """The answer of get-all and get-by-*: a list of leases.
+
+    The leases are rendered as the answer is sent (:class:`LeaseList`).
+    """
+    count = len(leases)
     return Outcome(
         answer(
             RESULT_SUCCESS if count else RESULT_EMPTY,
             f"{count} {family.word} lease(s) found{extra}.",
-            {"leases": rendered},
+            {"leases": LeaseList(leases, family.to_json)},
         )
     )
 
