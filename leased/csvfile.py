@@ -45,6 +45,8 @@ import attrs
 import orjson
 
 from leased.model import (
+    MAX_HWADDR_LEN,
+    MIN_CLIENT_ID_LEN,
     STATE_DECLINED,
     STATE_WORDS,
     TYPE_NAMES,
@@ -52,6 +54,7 @@ from leased.model import (
     Lease,
     Lease4,
     Lease6,
+    check_duid,
     decode_separated_hex,
     format_ip6,
 )
@@ -386,202 +389,9 @@ def row_parser(header: Header) -> Callable[[str], Lease]:
     """
     where = header.positions.get
     defaults = header.schema.defaults
-    width = len(header.positions)
     if header.schema.version == 4:
-        return _fast4(_parser4(where, defaults), width)
-    return _fast6(_parser6(where, defaults), width)
-
-
-# Fast paths.  Start-up reads millions of rows, and nearly all of them are
-# plain: no escapes, lowercase two-digit hex, no user context.  These parse
-# such a row with a handful of C-level calls: one split, one concatenation
-# of every numeric field checked at once (digits only, ASCII only: exactly
-# what int() must be limited to, since it also takes " 5", "+5" and "5_0"),
-# then int() and bytes.fromhex().  Anything unusual, and any error, goes to
-# the full parser, which gives Kea's texts.
-
-_FLAGS: Final = {"0": False, "1": True}
-_U32: Final = 0xFFFFFFFF
-
-# Lifetimes repeat across leases (a few values per subnet): one int object
-# each instead of one per lease saves 32 bytes a lease for each.
-_INTERNED: dict[int, int] = {}
-
-
-def _interned(value: int) -> int:
-    if len(_INTERNED) < 4096:
-        return _INTERNED.setdefault(value, value)
-    return _INTERNED.get(value, value)
-
-
-def _hex_fast(text: str) -> bytes | None:
-    """Two-digit, colon-separated hex, or ``None`` for the full parser."""
-    try:
-        data = bytes.fromhex(text.replace(":", " "))
-    except ValueError:
-        return None
-    return data if len(data) * 3 - 1 == len(text) else None
-
-
-def _fast4(full: Callable[[str], Lease], width: int) -> Callable[[str], Lease]:
-    if width < 11:
-        return full
-    flags = _FLAGS
-    pton = socket.inet_pton
-    inet = socket.AF_INET
-    from_bytes = int.from_bytes
-
-    def parse(row: str) -> Lease:
-        fields = row.split(",")
-        if len(fields) < width:
-            return full(row)
-        address, hw_text, cid_text, valid, expire, subnet, fwd, rev, host, state = (
-            fields[:10]
-        )
-        pool = fields[11] if width > 11 else "0"
-        digits = valid + expire + subnet + state + pool
-        if not (
-            digits.isdigit()
-            and digits.isascii()
-            and fwd in flags
-            and rev in flags
-            and not fields[10]
-            and "&" not in host
-        ):
-            return full(row)
-        try:
-            hw = _hex_fast(hw_text) if hw_text else b""
-            cid = _hex_fast(cid_text) if cid_text else None
-            valid_lft = int(valid)
-            number = from_bytes(pton(inet, address), "big")
-        except (OSError, ValueError):
-            return full(row)
-        state_value = int(state)
-        subnet_id = int(subnet)
-        if (
-            hw is None
-            or (cid_text and cid is None)
-            or valid_lft > _U32
-            or subnet_id > _U32
-            or state_value > _U32
-            or (not hw and cid is None and state_value != STATE_DECLINED)
-        ):
-            return full(row)
-        return Lease4(
-            address=number,
-            hw_address=hw,
-            client_id=cid,
-            valid_lft=_interned(valid_lft),
-            cltt=int(expire) - valid_lft,
-            subnet_id=subnet_id,
-            fqdn_fwd=flags[fwd],
-            fqdn_rev=flags[rev],
-            hostname=host,
-            state=state_value,
-            pool_id=int(pool),
-        )
-
-    return parse
-
-
-def _fast6(full: Callable[[str], Lease], width: int) -> Callable[[str], Lease]:
-    if width < 17:
-        return full
-    flags = _FLAGS
-    pton = socket.inet_pton
-    inet6 = socket.AF_INET6
-    from_bytes = int.from_bytes
-
-    def parse(row: str) -> Lease:
-        fields = row.split(",")
-        if len(fields) < width:
-            return full(row)
-        (
-            address,
-            duid_text,
-            valid,
-            expire,
-            subnet,
-            preferred,
-            kind,
-            iaid,
-            prefix_len,
-            fwd,
-            rev,
-            host,
-            hw_text,
-            state,
-            context,
-            hw_type,
-            hw_source,
-        ) = fields[:17]
-        pool = fields[17] if width > 17 else "0"
-        numbers = hw_type + hw_source if hw_text else ""
-        digits = (
-            valid
-            + expire
-            + subnet
-            + preferred
-            + kind
-            + iaid
-            + prefix_len
-            + state
-            + pool
-            + numbers
-        )
-        if not (
-            digits.isdigit()
-            and digits.isascii()
-            and fwd in flags
-            and rev in flags
-            and not context
-            and "&" not in host
-            and kind in ("0", "1", "2")
-            and (not hw_text or (hw_type and hw_source))
-        ):
-            return full(row)
-        try:
-            duid = _hex_fast(duid_text)
-            hw = _hex_fast(hw_text) if hw_text else None
-            number = from_bytes(pton(inet6, address), "big")
-        except (OSError, ValueError):
-            return full(row)
-        valid_lft = int(valid)
-        preferred_lft = int(preferred)
-        subnet_id = int(subnet)
-        iaid_value = int(iaid)
-        state_value = int(state)
-        lease_type = int(kind)
-        length = int(prefix_len) if lease_type == TYPE_PD else 128
-        if (
-            not duid
-            or (duid == b"\x00" and state_value != STATE_DECLINED)
-            or (hw_text and hw is None)
-            or max(valid_lft, preferred_lft, subnet_id, iaid_value, state_value) > _U32
-            or length > 255
-        ):
-            return full(row)
-        return Lease6(
-            address=number,
-            type=lease_type,
-            prefix_len=length,
-            duid=duid,
-            iaid=iaid_value,
-            valid_lft=_interned(valid_lft),
-            preferred_lft=_interned(preferred_lft),
-            cltt=int(expire) - valid_lft,
-            subnet_id=subnet_id,
-            fqdn_fwd=flags[fwd],
-            fqdn_rev=flags[rev],
-            hostname=host,
-            state=state_value,
-            hw_address=hw,
-            hw_type=int(hw_type) if hw is not None else 1,
-            hw_source=int(hw_source) if hw is not None else 0,
-            pool_id=int(pool),
-        )
-
-    return parse
+        return _parser4(where, defaults)
+    return _parser6(where, defaults)
 
 
 def _parser4(
@@ -601,7 +411,11 @@ def _parser4(
             _field(fields, 8)
         address = _ip4_address(fields[0])
         hw = _identifier(fields[1]) if fields[1] else b""
+        if len(hw) > MAX_HWADDR_LEN:
+            raise RowError("address vector size exceeds MAX_HWADDR_LEN")
         client_id = _identifier(fields[2]) if fields[2] else None
+        if client_id is not None:
+            _check_client_id(client_id)
         valid = _uint(fields[3])
         expire = _uint(fields[4], 64)
         state = _uint(_field(fields, state_at, state_default))
@@ -664,6 +478,8 @@ def _parser6(
                 hw = _identifier(hw_text)
             except RowError:
                 hw = None  # Kea logs it and goes on without a hardware address
+            if hw is not None and len(hw) > MAX_HWADDR_LEN:
+                hw = None
         hwtype_text = _field(fields, hwtype_at)
         source_text = _field(fields, source_at)
         hostname = fields[11]
@@ -691,18 +507,31 @@ def _parser6(
     return parse
 
 
+def _check_client_id(data: bytes) -> None:
+    """Kea's limits on a client identifier read from a file."""
+    try:
+        check_duid(data)
+    except ValueError as error:
+        raise RowError(str(error)) from None
+    if len(data) < MIN_CLIENT_ID_LEN:
+        raise RowError(
+            f"client-id is too short ({len(data)}), at least {MIN_CLIENT_ID_LEN} is required"
+        )
+
+
 def _state_word(state: int) -> str:
     return STATE_WORDS[state] if state < len(STATE_WORDS) else str(state)
 
 
 def parse_rows(
-    lines: Iterable[str], parse: Callable[[str], Lease]
+    lines: Iterable[str], parse: Callable[[str], Lease], *, start: int = 0
 ) -> Iterator[tuple[int, Lease | RowError]]:
     """Parse data rows: (row number, lease or the error), empty lines skipped.
 
-    Row numbers count the data rows read so far, as Kea's messages do.
+    Row numbers count the data rows read so far (``start`` before these), as
+    Kea's messages do.
     """
-    number = 0
+    number = start
     for line in lines:
         if line.endswith("\r"):
             line = line[:-1]

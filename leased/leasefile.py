@@ -34,6 +34,7 @@ and for lease4-write / lease6-write.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ from typing import Final
 
 import attrs
 
+from leased.csvbulk import chunk_parser
 from leased.csvfile import (
     SCHEMAS,
     Header,
@@ -176,10 +178,12 @@ def read_into(
     """
     try:
         with open(path, "rb") as stream:
-            lines = _lines(stream.read, tail := _Tail())
-            header_line = next(lines, None)
-            if header_line is None:
+            chunks = _chunks(stream.read, tail := _Tail())
+            first = next(chunks, None)
+            if not first:
                 return  # empty: Kea (re)creates it with a header
+            header_line = first[0]
+            chunks = itertools.chain([first[1:]], chunks)
             try:
                 header = parse_header(header_line, version, str(path))
             except HeaderError as error:
@@ -190,7 +194,7 @@ def read_into(
                     "lease file has columns this version does not know, they are ignored path=%s",
                     path,
                 )
-            errors = _replay(loaded, lines, header, path, max_row_errors)
+            errors = _replay(loaded, chunks, header, path, max_row_errors)
     except OSError as error:
         raise LoadError(f"cannot read lease file {path}: {error.strerror}") from None
     if tail.torn:
@@ -213,7 +217,7 @@ def read_into(
 
 def _replay(
     loaded: Loaded,
-    lines: Iterator[str],
+    chunks: Iterator[list[str]],
     header: Header,
     path: Path,
     max_row_errors: int,
@@ -221,7 +225,39 @@ def _replay(
     leases = loaded.leases
     errors = 0
     rows = 0
-    for number, outcome in parse_rows(lines, row_parser(header)):
+    bulk = chunk_parser(header)
+    parse = row_parser(header)
+    for chunk in chunks:
+        parsed = bulk(chunk) if bulk is not None else None
+        if parsed is not None:
+            # A plain chunk (see leased.csvbulk): every line a good row.
+            rows += len(parsed)
+            for lease in parsed:
+                if lease.valid_lft:
+                    leases[lease.address] = lease
+                else:
+                    leases.pop(lease.address, None)
+            continue
+        errors, rows = _replay_rows(
+            loaded, chunk, parse, rows, errors, path, max_row_errors
+        )
+    loaded.rows += rows
+    loaded.errors += errors
+    return errors
+
+
+def _replay_rows(
+    loaded: Loaded,
+    lines: list[str],
+    parse: Callable[[str], Lease],
+    rows: int,
+    errors: int,
+    path: Path,
+    max_row_errors: int,
+) -> tuple[int, int]:
+    """Replay a chunk row by row; return the error and row counts so far."""
+    leases = loaded.leases
+    for number, outcome in parse_rows(lines, parse, start=rows):
         rows = number
         if isinstance(outcome, RowError):
             errors += 1
@@ -241,9 +277,7 @@ def _replay(
             leases[outcome.address] = outcome
         else:
             leases.pop(outcome.address, None)
-    loaded.rows += rows
-    loaded.errors += errors
-    return errors
+    return errors, rows
 
 
 @attrs.define
@@ -254,8 +288,8 @@ class _Tail:
     torn: bytes = b""
 
 
-def _lines(read: Callable[[int], bytes], tail: _Tail) -> Iterator[str]:
-    """The complete lines of a stream, decoded.
+def _chunks(read: Callable[[int], bytes], tail: _Tail) -> Iterator[list[str]]:
+    """The complete lines of a stream, decoded, a chunk of lines at a time.
 
     What follows the last newline (a torn line) goes to ``tail``.
     """
@@ -270,7 +304,7 @@ def _lines(read: Callable[[int], bytes], tail: _Tail) -> Iterator[str]:
         rest = data[cut + 1 :]
         offset += cut + 1
         text = data[: cut + 1].decode("utf-8", "replace")
-        yield from text.split("\n")[:-1]
+        yield text.split("\n")[:-1]
     tail.end = offset
     tail.torn = rest
 

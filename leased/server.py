@@ -268,12 +268,14 @@ class Server:
                     self._connections = connections
                     async with trio.open_nursery() as loops:
                         loops.start_soon(self._watch_signals, signals)
-                        loops.start_soon(self._poll_loop, by_fd)
-                        loops.start_soon(self._expire_loop)
+                        # Services first: a command may use them (start a
+                        # compaction, say) as soon as connections are served.
                         if self.storage is not None:
                             await loops.start(self.storage.run)
                         for service in self.background:
                             await loops.start(service)
+                        loops.start_soon(self._poll_loop, by_fd)
+                        loops.start_soon(self._expire_loop)
                         for listener in listeners:
                             LOGGER.info(
                                 "listening on control socket path=%s", listener.path
