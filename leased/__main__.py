@@ -134,6 +134,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "-X",
+        dest="anywhere",
+        action="store_true",
+        help=(
+            "allow lease files named in the configuration outside the data "
+            "directory (a warning is logged; lease4-write and lease6-write "
+            "stay confined to the data directory)"
+        ),
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error", "critical"],
@@ -142,7 +152,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_config(path: str, directory: Path) -> config_module.Config:
+def load_config(
+    path: str, directory: Path, *, anywhere: bool = False
+) -> config_module.Config:
     """Load a configuration or exit with its error.
 
     Lease file names are checked against the data directory here too, so
@@ -152,11 +164,16 @@ def load_config(path: str, directory: Path) -> config_module.Config:
         loaded = config_module.load(path)
         for version in (4, 6):
             try:
-                lease_file_path(loaded, version, directory)
+                where = lease_file_path(loaded, version, directory, anywhere=anywhere)
             except PathError as error:
                 raise ConfigError(
                     f"Dhcp{version}/lease-database/name", str(error)
                 ) from None
+            if anywhere and where is not None and where.parent != directory:
+                LOGGER.warning(
+                    "lease file outside the data directory allowed by -X path=%s",
+                    where,
+                )
     except ConfigError as error:
         print(f"leased: configuration error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
@@ -169,13 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     directory = data_directory(args.data_dir)
     if args.test:
-        loaded = load_config(args.test, directory)
+        loaded = load_config(args.test, directory, anywhere=args.anywhere)
         print(f"leased: {args.test}: configuration is valid")
         if loaded.ignored:
             print(f"leased: keys leased does not use: {', '.join(loaded.ignored)}")
         return 0
 
-    loaded = load_config(args.run, directory)
+    loaded = load_config(args.run, directory, anywhere=args.anywhere)
     activated = activated_sockets()
     notifier = Notifier()
     if not loaded.sockets and not activated:
@@ -188,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         LOGGER.info("configuration keys not used keys=%s", ",".join(loaded.ignored))
     state = State(loaded)
     try:
-        storage = open_storage(loaded, directory, state.tables)
+        storage = open_storage(loaded, directory, state.tables, anywhere=args.anywhere)
     except StorageSetupError as error:
         LOGGER.error("cannot load lease files reason=%s", error)
         return EXIT_CONFIG

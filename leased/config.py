@@ -349,6 +349,7 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
             "max-nesting-depth",
             "busy-poll",
             "durable-writes",
+            "max-connections",
         ):
             ignored.append(f"{where}/{key}")
     if "idle-timeout" in section:
@@ -374,6 +375,10 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
     if "max-request-size" in section:
         limits["max_request_size"] = _uint32(
             section["max-request-size"], f"{where}/max-request-size", low=1024
+        )
+    if "max-connections" in section:
+        limits["max_connections"] = _uint32(
+            section["max-connections"], f"{where}/max-connections", low=1
         )
     if "max-nesting-depth" in section:
         depth = _uint32(

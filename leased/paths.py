@@ -45,8 +45,11 @@ def data_directory(option: str | None, environ: dict[str, str] | None = None) ->
     return Path(os.path.abspath(chosen))
 
 
-def resolve(name: str, directory: Path) -> Path:
+def resolve(name: str, directory: Path, *, anywhere: bool = False) -> Path:
     """The path ``name`` stands for, which lies in ``directory``.
+
+    With ``anywhere`` (the daemon's ``-X`` option, for lease files named in
+    the configuration only) a name with a directory is taken as it is.
 
     Raises:
         PathError: With newest Kea's text.
@@ -57,6 +60,8 @@ def resolve(name: str, directory: Path) -> Path:
         raise PathError(f"path: '{text}' has no filename")
     if not slash:
         return directory / file_name
+    if anywhere:
+        return Path(os.path.abspath(text))
     allowed = str(directory).rstrip("/") or "/"
     if not parent or parent != allowed:
         raise PathError(

@@ -47,9 +47,11 @@ import os
 import select
 import signal
 import socket
+import stat
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from functools import partial
 from typing import Any, Final
 
 import attrs
@@ -124,10 +126,14 @@ class Limits:
         max_depth: Deepest nesting of brackets in one request.
         busy_poll: Seconds the poller keeps looking for work without
             sleeping after its last event (0 turns it off).
+        max_connections: Connections open at once; one more is answered
+            with an error and closed.  Each costs a descriptor: the
+            daemon's descriptor limit must be higher.
     """
 
     idle_timeout: float = 10.0
     max_request_size: int = 64 << 20
+    max_connections: int = 4096
     max_depth: int = 100
     busy_poll: float = 0.0003
 
@@ -148,6 +154,32 @@ class Listener:
     lock_fd: int
 
 
+class UnsafeSocketDirectory(OSError):
+    """The control socket's directory lets other users replace the socket."""
+
+
+def check_socket_directory(path: str) -> None:
+    """Refuse a socket directory that users other than ours may write to.
+
+    Anyone who can write to the directory can remove the socket and put
+    their own in its place, and clients would then send their commands to
+    an impostor (Kea before 2.6.3 allowed sockets in /tmp: CVE-2025-32802).
+    A directory writable by others is refused, even with the sticky bit.
+
+    Raises:
+        UnsafeSocketDirectory: With the directory and its mode.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(directory).st_mode
+    if mode & stat.S_IWOTH:
+        raise UnsafeSocketDirectory(
+            errno.EPERM,
+            f"the control socket directory {directory} is writable by other "
+            f"users (mode {stat.S_IMODE(mode):04o}); put the socket in a "
+            "directory only the daemon's user and group can write",
+        )
+
+
 @contextmanager
 def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
     """Bind a control socket, holding its lock file; clean both up on exit.
@@ -157,6 +189,7 @@ def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
         OSError: The socket could not be created.
     """
     path = config.path
+    check_socket_directory(path)
     lock_path = f"{path}.lock"
     lock_fd = os.open(lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -430,10 +463,38 @@ class Server:
                 self._epoll.unregister(listener.sock.fileno())
                 self._connections.start_soon(self._resume_accepting, listener)
                 return
+            if len(self._waiting) + self._tasks >= self.limits.max_connections:
+                self._refuse(conn)
+                continue
             # The socket stays in blocking mode; every call on it here passes
             # MSG_DONTWAIT instead, which saves switching modes (trio
             # switches it itself if a task takes the connection over).
             self._read(conn, self._new_reader())
+
+    def _refuse(self, conn: socket.socket) -> None:
+        """Answer a connection over the limit with an error and close it.
+
+        The answer is small enough for the socket to take at once; the
+        request, if any came, is not read.
+        """
+        LOGGER.warning(
+            "connection refused, too many open max_connections=%d",
+            self.limits.max_connections,
+        )
+        with suppress(OSError):
+            conn.send(self._refusal, socket.MSG_DONTWAIT)
+            conn.shutdown(socket.SHUT_WR)
+        conn.close()
+
+    @property
+    def _refusal(self) -> bytes:
+        return encode(
+            answer(
+                RESULT_ERROR,
+                "too many connections: the server holds "
+                f"{self.limits.max_connections}, try again later",
+            )
+        )
 
     async def _resume_accepting(self, listener: Listener) -> None:
         await trio.sleep(ACCEPT_BACKOFF)
@@ -631,24 +692,39 @@ class Server:
                             handover, parts=iter([_unsynced_answer(error)])
                         )
                 for part in handover.parts:
-                    await stream.send_all(part)
+                    await self._send(stream, part)
                     await trio.sleep(0)  # let other connections in between
             elif handover.leftover is not None:
                 payload = handover.leftover
                 if handover.sync:
                     payload = await self._synced(payload)
-                await stream.send_all(payload)
+                await self._send(stream, payload)
                 if handover.drain:
                     await self._drain(stream)
             else:
                 await self._converse(stream, handover.reader, handover.event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             LOGGER.debug("peer went away before its answer was sent")
+        except trio.TooSlowError:
+            LOGGER.info(
+                "peer stopped reading its answer, connection closed seconds=%.1f",
+                self.limits.idle_timeout,
+            )
         finally:
             self._tasks -= 1
             await stream.aclose()
         if self.engine.state.shutdown_requested is not None:
             self.stop()
+
+    async def _send(self, stream: trio.SocketStream, data: bytes) -> None:
+        """Write ``data``; a peer that takes none of it for ``idle_timeout``
+        seconds is given up (``trio.TooSlowError``), so that a client that
+        stops reading cannot hold a connection forever."""
+        view = memoryview(data)
+        step = 1 << 18
+        for start in range(0, len(view), step):
+            with trio.fail_after(self.limits.idle_timeout):
+                await stream.send_all(view[start : start + step])
 
     async def _drain(self, stream: trio.SocketStream) -> None:
         """Read and discard what the peer still sends, for a bounded time.
@@ -683,7 +759,7 @@ class Server:
         closing), a batch's list is closed so that what was answered stays
         valid JSON.
         """
-        out = _Answers(stream, self._must_sync, self._sync)
+        out = _Answers(stream, self._must_sync, self._sync, partial(self._send, stream))
         while True:
             if event is NEED_DATA:
                 await out.flush()
@@ -756,6 +832,7 @@ class _Answers:
     stream: trio.SocketStream
     must_sync: Callable[[], bool]
     sync: Callable[[], Awaitable[None]]
+    send: Callable[[bytes], Awaitable[None]]
     batch: bool = False
     count: int = 0
     parts: list[bytes] = attrs.field(factory=list)
@@ -801,7 +878,7 @@ class _Answers:
                         await self.stream.aclose()
                         return
                     data = _unsynced_answer(error)
-            await self.stream.send_all(data)
+            await self.send(data)
 
     def _put(self, data: bytes) -> None:
         self.parts.append(data)

@@ -88,16 +88,23 @@ class FamilyFiles:
     timer: trio.CancelScope | None = None
 
 
-def lease_file_path(config: Config, version: int, directory: Path) -> Path | None:
+def lease_file_path(
+    config: Config, version: int, directory: Path, *, anywhere: bool = False
+) -> Path | None:
     """The live lease file of a family, or ``None`` when it keeps none.
 
     Raises:
-        PathError: The configured name lies outside the data directory.
+        PathError: The configured name lies outside the data directory
+            (and ``anywhere`` does not allow that).
     """
     family = config.family(version)
     if family is None or not family.lease_database.persist:
         return None
-    return resolve(family.lease_database.name or DEFAULT_NAMES[version], directory)
+    return resolve(
+        family.lease_database.name or DEFAULT_NAMES[version],
+        directory,
+        anywhere=anywhere,
+    )
 
 
 @attrs.define(eq=False)
@@ -109,6 +116,8 @@ class Storage:
     journal: Journal
     # Families whose files need a compaction as soon as the daemon runs.
     upgrade: list[int] = attrs.field(factory=list)
+    # Lease file names may lie outside the data directory (option -X).
+    anywhere: bool = False
     _nursery: trio.Nursery | None = None
 
     # Compaction.
@@ -229,7 +238,7 @@ class Storage:
         """
         for version in (4, 6):
             try:
-                lease_file_path(config, version, self.directory)
+                lease_file_path(config, version, self.directory, anywhere=self.anywhere)
             except PathError as error:
                 raise StorageSetupError(
                     f"Dhcp{version}/lease-database/name: {error}"
@@ -244,7 +253,9 @@ class Storage:
         for version in (4, 6):
             where = f"Dhcp{version}/lease-database"
             try:
-                path = lease_file_path(config, version, self.directory)
+                path = lease_file_path(
+                    config, version, self.directory, anywhere=self.anywhere
+                )
             except PathError as error:
                 raise StorageSetupError(f"{where}/name: {error}") from None
             current = self.families.get(version)
@@ -391,7 +402,11 @@ async def _wait_child(pid: int) -> int:
 
 
 def open_storage(
-    config: Config, directory: Path, tables: dict[int, LeaseTable]
+    config: Config,
+    directory: Path,
+    tables: dict[int, LeaseTable],
+    *,
+    anywhere: bool = False,
 ) -> Storage:
     """Load every persisted family's lease files and open them for the journal.
 
@@ -404,7 +419,7 @@ def open_storage(
     for family in (V4, V6):
         version = family.version
         try:
-            path = lease_file_path(config, version, directory)
+            path = lease_file_path(config, version, directory, anywhere=anywhere)
         except PathError as error:
             raise StorageSetupError(
                 f"Dhcp{version}/lease-database/name: {error}"
@@ -460,7 +475,7 @@ def open_storage(
     # millions of objects (a pause of a good part of a second per million).
     gc.freeze()
     journal = Journal({version: f.live for version, f in families.items()})
-    return Storage(directory, families, journal, upgrade)
+    return Storage(directory, families, journal, upgrade, anywhere)
 
 
 def _wait_for_compaction(files: FileSet) -> None:
