@@ -195,3 +195,68 @@ def test_limits_lease_file_outside_the_data_directory_needs_x(tmp_path: Path) ->
     assert "supported path is" in refused.stderr
     assert allowed.returncode == 0
     assert "lease file outside the data directory allowed by -X" in allowed.stderr
+
+
+def peak_memory(pid: int) -> int:
+    """The process's peak resident memory, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def send_stream(path: str, head: bytes, filler: bytes, total: int) -> bytes:
+    """Send ``head``, then ``filler`` up to ``total`` bytes; read answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        sent = 0
+        try:
+            sock.sendall(head)
+            while sent < total:
+                sock.sendall(filler)
+                sent += len(filler)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the daemon answered and closed: the rest is not wanted
+        try:
+            return read_all(sock)
+        except ConnectionResetError:
+            # A client that goes on sending long after its refusal (past
+            # the daemon's bounded drain) may lose the answer to the reset.
+            return b""
+
+
+def test_limits_million_deep_nesting_and_gigabyte_stream(tmp_path: Path) -> None:
+    """Neither a 1M-deep request nor a 1 GiB request costs the daemon memory
+    in proportion: both are refused early and the connection is closed."""
+    with run_leased(config_with(), tmp_path) as daemon:
+        before = peak_memory(daemon.process.pid)
+        deep = send_stream(
+            daemon.socket_path,
+            b'{"command": "version-get", "arguments": ',
+            b"[" * 65536,
+            1 << 20,
+        )
+        huge = send_stream(
+            daemon.socket_path,
+            b'{"command": "version-get", "arguments": "',
+            b"a" * (1 << 20),
+            1 << 30,
+        )
+        after = peak_memory(daemon.process.pid)
+        alive = daemon.command("version-get")
+        stderr = daemon.stderr_text()
+
+    assert orjson.loads(deep) == {
+        "result": 1,
+        "text": "elements nested too deeply: the limit is 100 levels",
+    }
+    assert huge == b"" or orjson.loads(huge) == {
+        "result": 1,
+        "text": "request is larger than the limit of 67108864 bytes",
+    }
+    assert "request refused reason=request is larger than the limit" in stderr
+    assert alive["result"] == 0
+    # Bounded by the request size limit (64 MiB), not by the 1 GiB sent.
+    assert after - before < 200 << 20, (before, after)
+    print(f"peak memory {before >> 20} MiB before, {after >> 20} MiB after")
