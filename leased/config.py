@@ -6,15 +6,17 @@ map with a ``Dhcp4`` and/or a ``Dhcp6`` map, with Kea's comments (``#``,
 each family map it uses:
 
 - ``subnet4`` / ``subnet6`` and ``shared-networks`` (with their own subnet
-  lists): ``id``, ``subnet``, ``pools``, ``pd-pools``, ``valid-lifetime``,
-  ``preferred-lifetime``, ``client-class``;
+  lists): ``id``, ``subnet``, ``pools``, ``pd-pools`` (with ``pool-id``),
+  ``valid-lifetime``, ``preferred-lifetime``, ``client-class``;
 - the global ``valid-lifetime`` and ``preferred-lifetime``, inherited by
   shared networks and subnets that do not set their own (Kea's defaults are
   7200 and 3600 seconds);
 - ``control-socket`` (``socket-type`` unix, ``socket-name``) and the newer
   ``control-sockets`` list;
 - ``lease-database`` (memfile) and ``dhcp-ddns``, kept for the parts of the
-  daemon that use them.
+  daemon that use them;
+- ``statistic-default-sample-count`` and ``statistic-default-sample-age``,
+  the sample limits of the family's statistics.
 
 Every other key is accepted and reported once, at start-up, as ignored, so
 an unmodified Kea configuration loads.  A bad value stops loading with a
@@ -29,6 +31,7 @@ This module reads the file and nothing else; it does no other I/O.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +59,8 @@ _FAMILY_KEYS: Final = {
         "lease-database",
         "dhcp-ddns",
         "expired-leases-processing",
+        "statistic-default-sample-count",
+        "statistic-default-sample-age",
     },
     6: {
         "subnet6",
@@ -67,6 +72,8 @@ _FAMILY_KEYS: Final = {
         "lease-database",
         "dhcp-ddns",
         "expired-leases-processing",
+        "statistic-default-sample-count",
+        "statistic-default-sample-age",
     },
 }
 _NETWORK_KEYS: Final = {"name", "valid-lifetime", "preferred-lifetime", "client-class"}
@@ -96,6 +103,9 @@ class Subnet:
         pools: Address ranges, as ``(first, last)`` integer pairs.
         pd_pools: Delegated prefix pools, as ``(prefix, length, delegated
             length)``.
+        pool_ids: The ``pool-id`` of each address pool, in the order of
+            ``pools`` (0 where none is set, as in Kea).
+        pd_pool_ids: The ``pool-id`` of each prefix pool.
         shared_network: The name of the shared network holding it, if any.
     """
 
@@ -109,6 +119,8 @@ class Subnet:
     pools: tuple[tuple[int, int], ...] = ()
     pd_pools: tuple[tuple[int, int, int], ...] = ()
     shared_network: str | None = None
+    pool_ids: tuple[int, ...] = ()
+    pd_pool_ids: tuple[int, ...] = ()
 
     def contains(self, address: int, bits: int) -> bool:
         """True when ``address`` lies in the subnet's prefix."""
@@ -170,6 +182,11 @@ class FamilyConfig:
     lease_database: LeaseDatabase
     dhcp_ddns: dict[str, Any] | None = None
     expired_leases: ExpiredLeases = attrs.field(factory=ExpiredLeases)
+    # ``statistic-default-sample-count`` and ``-age``, when set.
+    sample_count: int | None = None
+    sample_age: int | None = None
+    # The control sockets this family's own map names.
+    socket_paths: tuple[str, ...] = ()
     by_id: dict[int, Subnet] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -241,6 +258,52 @@ def load(path: str | Path) -> Config:
     except OSError as error:
         raise ConfigError("", f"cannot read {path}: {error.strerror}") from error
     return parse(data, path=str(path))
+
+
+def with_subnet_ids(raw: dict[str, Any], config: Config) -> dict[str, Any]:
+    """A copy of ``raw`` showing every subnet's id and every subnet list.
+
+    Subnets the file gives no ``id`` show the one leased gave them (found by
+    prefix, which is unique within a family); a family map without a
+    ``subnet4``/``subnet6`` list shows an empty one.  The rest is shared
+    with ``raw``, which is not changed.
+    """
+    shown = dict(raw)
+    for version in (4, 6):
+        family = config.family(version)
+        name = f"Dhcp{version}"
+        if family is None or not isinstance(raw.get(name), dict):
+            continue
+        by_prefix = {subnet.prefix: subnet.id for subnet in family.subnets}
+        key = f"subnet{version}"
+        section = dict(raw[name])
+        section[key] = _numbered(section.get(key, []), by_prefix)
+        networks = section.get("shared-networks")
+        if isinstance(networks, list):
+            section["shared-networks"] = [
+                {**network, key: _numbered(network[key], by_prefix)}
+                if isinstance(network, dict) and key in network
+                else network
+                for network in networks
+            ]
+        shown[name] = section
+    return shown
+
+
+def _numbered(subnets: Any, by_prefix: dict[str, int]) -> Any:
+    """A subnet list whose entries without an ``id`` show the one given."""
+    if not isinstance(subnets, list):
+        return subnets
+    out = []
+    for item in subnets:
+        if isinstance(item, dict) and "id" not in item:
+            try:
+                prefix = str(netaddr.IPNetwork(str(item["subnet"]).strip()))
+                item = {"id": by_prefix[prefix], **item}
+            except (KeyError, netaddr.AddrFormatError, ValueError):
+                pass
+        out.append(item)
+    return out
 
 
 def strip_comments(data: bytes) -> bytes:
@@ -497,7 +560,19 @@ def _family(
         for item, s_where, parent, network_name in found
     ]
     subnets = _number_subnets(subnets, [s_where for _, s_where, _, _ in found])
+    named_before = len(sockets)
     _socket_configs(section, where, sockets)
+    sample_count = sample_age = None
+    if "statistic-default-sample-count" in section:
+        sample_count = _uint32(
+            section["statistic-default-sample-count"],
+            f"{where}/statistic-default-sample-count",
+        )
+    if "statistic-default-sample-age" in section:
+        sample_age = _uint32(
+            section["statistic-default-sample-age"],
+            f"{where}/statistic-default-sample-age",
+        )
     return FamilyConfig(
         version=version,
         subnets=tuple(sorted(subnets, key=lambda subnet: subnet.id)),
@@ -511,6 +586,9 @@ def _family(
             section.get("expired-leases-processing"),
             f"{where}/expired-leases-processing",
         ),
+        sample_count=sample_count,
+        sample_age=sample_age,
+        socket_paths=tuple(socket.path for socket in sockets[named_before:]),
     )
 
 
@@ -571,6 +649,14 @@ def _subnet(
         raise ConfigError(
             f"{where}/subnet", f"'{prefix}' has bits set past its prefix length"
         )
+    pools = tuple(_pools(item.get("pools", []), f"{where}/pools", version, network))
+    _check_overlap([(first, last) for first, last in pools], f"{where}/pools", version)
+    pd_pools = tuple(_pd_pools(item.get("pd-pools", []), f"{where}/pd-pools", version))
+    _check_overlap(
+        [pd_pool_range(prefix, length) for prefix, length, _ in pd_pools],
+        f"{where}/pd-pools",
+        version,
+    )
     client_class = parent.get("client-class")
     if "client-class" in item:
         client_class = _string(item["client-class"], f"{where}/client-class")
@@ -588,11 +674,11 @@ def _subnet(
             f"{where}/preferred-lifetime",
         ),
         client_class=client_class or None,
-        pools=tuple(_pools(item.get("pools", []), f"{where}/pools", version, network)),
-        pd_pools=tuple(
-            _pd_pools(item.get("pd-pools", []), f"{where}/pd-pools", version)
-        ),
+        pools=pools,
+        pd_pools=pd_pools,
         shared_network=network_name,
+        pool_ids=_pool_ids(item.get("pools", []), f"{where}/pools"),
+        pd_pool_ids=_pool_ids(item.get("pd-pools", []), f"{where}/pd-pools"),
     )
 
 
@@ -648,6 +734,40 @@ def _pd_pools(value: Any, where: str, version: int) -> Iterator[tuple[int, int, 
                 f"{p_where}/prefix", f"'{text}' is not an IPv6 prefix"
             ) from None
         yield int(address), length, delegated
+
+
+def pd_pool_range(prefix: int, length: int) -> tuple[int, int]:
+    """The first and last address of a prefix pool."""
+    host_bits = 128 - length
+    first = (prefix >> host_bits) << host_bits
+    return first, first | ((1 << host_bits) - 1)
+
+
+def _check_overlap(ranges: list[tuple[int, int]], where: str, version: int) -> None:
+    """Refuse pools of one subnet that share addresses, as Kea does.
+
+    Pool sizes add up to the subnet's ``total-*`` statistics, which would
+    count shared addresses twice.
+    """
+    ordered = sorted(ranges)
+    for (first, last), (next_first, next_last) in itertools.pairwise(ordered):
+        if next_first <= last:
+            show = netaddr.IPAddress
+            raise ConfigError(
+                where,
+                f"the pools {show(first, version)}-{show(last, version)} and "
+                f"{show(next_first, version)}-{show(next_last, version)} overlap",
+            )
+
+
+def _pool_ids(value: list[Any], where: str) -> tuple[int, ...]:
+    """Each pool's ``pool-id`` (0 where none is set), in order."""
+    return tuple(
+        _uint32(pool["pool-id"], f"{where}[{index}]/pool-id", low=1)
+        if "pool-id" in pool
+        else 0
+        for index, pool in enumerate(value)
+    )
 
 
 def _number_subnets(subnets: list[Subnet], wheres: list[str]) -> list[Subnet]:

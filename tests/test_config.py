@@ -189,3 +189,119 @@ def test_config_check_mode_exit_status(tmp_path: Path) -> None:
     assert "configuration is valid" in ok.stdout
     assert failed.returncode == 1
     assert "Dhcp4/subnet4[0]/subnet: 'x' is not an IPv4 prefix" in failed.stderr
+
+
+def test_config_reads_pool_ids_sample_limits_and_family_sockets() -> None:
+    """pool-id, the statistic sample defaults and each map's own sockets."""
+    loaded = config.build(
+        {
+            "Dhcp4": {
+                "control-socket": {"socket-name": "/run/k4"},
+                "statistic-default-sample-count": 0,
+                "statistic-default-sample-age": 60,
+                "subnet4": [
+                    {
+                        "id": 1,
+                        "subnet": "10.0.0.0/8",
+                        "pools": [
+                            {"pool": "10.0.0.0/24"},
+                            {"pool": "10.0.1.0/24", "pool-id": 5},
+                        ],
+                    }
+                ],
+            },
+            "Dhcp6": {
+                "subnet6": [
+                    {
+                        "id": 1,
+                        "subnet": "2001:db8::/32",
+                        "pd-pools": [
+                            {
+                                "prefix": "2001:db8:8000::",
+                                "prefix-len": 33,
+                                "delegated-len": 56,
+                                "pool-id": 3,
+                            }
+                        ],
+                    }
+                ]
+            },
+        }
+    )
+
+    assert loaded.dhcp4 is not None and loaded.dhcp6 is not None
+    assert loaded.dhcp4.subnets[0].pool_ids == (0, 5)
+    assert loaded.dhcp6.subnets[0].pd_pool_ids == (3,)
+    assert (loaded.dhcp4.sample_count, loaded.dhcp4.sample_age) == (0, 60)
+    assert loaded.dhcp6.sample_count is None
+    assert loaded.dhcp4.socket_paths == ("/run/k4",)
+    assert loaded.dhcp6.socket_paths == ()
+
+
+@pytest.mark.parametrize(
+    ("pools", "message"),
+    [
+        (
+            {"pools": [{"pool": "10.0.0.0/24"}, {"pool": "10.0.0.200 - 10.0.1.5"}]},
+            "Dhcp4/subnet4[0]/pools: the pools 10.0.0.0-10.0.0.255 and "
+            "10.0.0.200-10.0.1.5 overlap",
+        ),
+        (
+            {"pools": [{"pool": "10.0.0.0/24", "pool-id": 0}]},
+            "Dhcp4/subnet4[0]/pools[0]/pool-id: 0 is out of range, "
+            "expected 1..4294967295",
+        ),
+    ],
+)
+def test_config_refuses_overlapping_pools_and_bad_pool_ids(
+    pools: dict[str, object], message: str
+) -> None:
+    """Pools sharing addresses would be counted twice in total-addresses."""
+    with pytest.raises(ConfigError) as caught:
+        config.build(
+            {"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/8", **pools}]}}
+        )
+
+    assert str(caught.value) == message
+
+
+def test_config_refuses_overlapping_prefix_pools() -> None:
+    """Two prefix pools of a subnet must not share prefixes either."""
+    pd_pools = [
+        {"prefix": "2001:db8:8000::", "prefix-len": 33, "delegated-len": 56},
+        {"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 64},
+    ]
+
+    with pytest.raises(ConfigError, match="pd-pools: the pools .* overlap"):
+        config.build(
+            {
+                "Dhcp6": {
+                    "subnet6": [
+                        {"id": 1, "subnet": "2001:db8::/32", "pd-pools": pd_pools}
+                    ]
+                }
+            }
+        )
+
+
+def test_config_with_subnet_ids_shows_the_ids_given() -> None:
+    """config-get's copy names each subnet's id and keeps the original."""
+    raw = {
+        "Dhcp4": {
+            "shared-networks": [{"name": "n", "subnet4": [{"subnet": "192.0.3.0/24"}]}],
+        },
+        "Dhcp6": {"subnet6": [{"subnet": "2001:db8::/32", "pools": []}]},
+    }
+    loaded = config.build(raw)
+
+    shown = config.with_subnet_ids(raw, loaded)
+
+    assert shown["Dhcp4"]["subnet4"] == []
+    assert shown["Dhcp4"]["shared-networks"][0]["subnet4"] == [
+        {"id": 1, "subnet": "192.0.3.0/24"}
+    ]
+    assert shown["Dhcp6"]["subnet6"] == [
+        {"id": 1, "subnet": "2001:db8::/32", "pools": []}
+    ]
+    assert "id" not in raw["Dhcp6"]["subnet6"][0]
+    assert "subnet4" not in raw["Dhcp4"]
