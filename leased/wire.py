@@ -16,6 +16,7 @@ This module does no I/O.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
@@ -86,10 +87,18 @@ def encode_parts(answer: dict[str, Any]) -> Iterator[bytes]:
 
 
 def encode(answer: Any) -> bytes:
-    """Encode an answer (or any JSON value) for the wire, whole."""
+    """Encode an answer (or any JSON value) for the wire, whole.
+
+    orjson handles integers of up to 64 bits; an answer holding a larger one
+    (the size of a large IPv6 pool, in the statistics) goes through the
+    standard library's encoder instead, which writes it exactly.
+    """
     if streamed(answer) is not None:
         return b"".join(encode_parts(answer))
-    return orjson.dumps(answer)
+    try:
+        return orjson.dumps(answer)
+    except orjson.JSONEncodeError:
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def render(value: Any) -> str:
