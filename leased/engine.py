@@ -113,6 +113,15 @@ class State:
     # The DNS update queue (``queue_add``/``queue_remove(family, lease)``);
     # ``None`` while DNS updates are off.
     ddns: Any = None
+    # The lease statistics (``leased.stats.Statistics``), fed by an engine
+    # observer; ``None`` in core tests that do not attach them.
+    statistics: Any = None
+    # Where the command being handled came from: the control socket's path
+    # (``None`` when not through a socket) and the request's ``service``
+    # key, if any.  Statistics and config-get answer for the family they
+    # address, as each of Kea's two servers answers for its own.
+    socket: str | None = None
+    service: Any = None
     pid: int = attrs.field(factory=os.getpid)
 
     def table(self, family: Family) -> LeaseTable:
@@ -157,12 +166,19 @@ class Engine:
     journal: Journal | None = None
     observers: list[Observer] = attrs.field(factory=list)
 
-    def execute(self, request: Any) -> dict[str, Any]:
-        """Run one decoded request and return its answer."""
+    def execute(self, request: Any, *, socket: str | None = None) -> dict[str, Any]:
+        """Run one decoded request and return its answer.
+
+        Args:
+            request: The decoded request.
+            socket: The path of the control socket it came through.
+        """
         try:
             name, arguments = self._parse(request)
         except LeasedError as error:
             return answer(error.result, str(error))
+        self.state.socket = socket
+        self.state.service = request.get("service")
         handler = self.registry.get(name)
         if handler is None:
             LOGGER.debug("command not supported command=%s", name)

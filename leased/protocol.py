@@ -159,6 +159,9 @@ class RequestReader:
     ) -> None:
         self.max_request_size = max_request_size
         self.max_depth = max_depth
+        # Where the bytes come from (the server puts its control socket's
+        # path here); framing does not use it.
+        self.origin: str | None = None
         self._buf = bytearray()
         self._pos = 0
         self._mode = _LEADING

@@ -469,7 +469,7 @@ class Server:
             # The socket stays in blocking mode; every call on it here passes
             # MSG_DONTWAIT instead, which saves switching modes (trio
             # switches it itself if a task takes the connection over).
-            self._read(conn, self._new_reader())
+            self._read(conn, self._new_reader(listener.path))
 
     def _refuse(self, conn: socket.socket) -> None:
         """Answer a connection over the limit with an error and close it.
@@ -501,11 +501,13 @@ class Server:
         assert self._epoll is not None
         self._epoll.register(listener.sock.fileno(), select.EPOLLIN)
 
-    def _new_reader(self) -> RequestReader:
-        return RequestReader(
+    def _new_reader(self, origin: str) -> RequestReader:
+        reader = RequestReader(
             max_request_size=self.limits.max_request_size,
             max_depth=self.limits.max_depth,
         )
+        reader.origin = origin
+        return reader
 
     def _read(self, conn: socket.socket, reader: RequestReader) -> None:
         """Read what a connection has sent and answer it if it is complete.
@@ -550,10 +552,10 @@ class Server:
         if isinstance(event, FramingError):
             # The client may still be sending what was refused; the task
             # reads that away so that the answer is not lost to a reset.
-            payload = encode(self._run(event))
+            payload = encode(self._run(event, reader.origin))
             self._hand_over(conn, _Handover(reader, leftover=payload, drain=True))
         elif isinstance(event, Request):
-            result = self._run(event)
+            result = self._run(event, reader.origin)
             leases = streamed(result)
             if leases is not None and len(leases) > CHUNK_LEASES:
                 # A long lease list is rendered and sent piece by piece by a
@@ -634,8 +636,13 @@ class Server:
                 payload = encode(_timeout_answer(waiting.reader))
                 self._finish(conn, waiting.reader, payload)
 
-    def _run(self, event: Request | BatchItem | FramingError) -> dict[str, Any]:
-        """Decode and execute one request, or answer a framing error."""
+    def _run(
+        self, event: Request | BatchItem | FramingError, origin: str | None = None
+    ) -> dict[str, Any]:
+        """Decode and execute one request, or answer a framing error.
+
+        ``origin`` is the control socket the request came through.
+        """
         if isinstance(event, FramingError):
             LOGGER.info("request refused reason=%s", event.text)
             return answer(RESULT_ERROR, event.text)
@@ -645,7 +652,7 @@ class Server:
                 value = kea_json.decode(event.text)
             except kea_json.KeaJSONError as error:
                 return answer(RESULT_ERROR, str(error))
-        return self.engine.execute(value)
+        return self.engine.execute(value, socket=origin)
 
     # Durable writes.
 
@@ -781,7 +788,7 @@ class Server:
             elif isinstance(event, BatchStart):
                 out.open()
             elif isinstance(event, BatchItem):
-                out.add(encode(self._run(event)))
+                out.add(encode(self._run(event, reader.origin)))
                 if out.pending > FLUSH_SIZE:
                     await out.flush()
                 if self.engine.state.shutdown_requested is not None:
@@ -790,7 +797,7 @@ class Server:
                 await out.close()
                 return
             else:
-                await out.last(encode(self._run(event)))
+                await out.last(encode(self._run(event, reader.origin)))
                 if isinstance(event, FramingError):
                     await self._drain(stream)
                 return
