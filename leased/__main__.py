@@ -32,6 +32,7 @@ from leased.server import (
     block_stop_signals,
     open_listeners,
 )
+from leased.stats import Statistics
 from leased.storage import StorageSetupError, lease_file_path, open_storage
 from leased.systemd import Notifier, activated_sockets
 
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     state.storage = storage
     engine = Engine(state, build_registry(), journal=storage.journal)
+    Statistics.attach(engine)
     server = Server(
         engine, limits=Limits(**loaded.limits), storage=storage, notifier=notifier
     )

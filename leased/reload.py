@@ -69,6 +69,9 @@ class Reloader:
         self.server.limits = limits
         self.state.config = new
         self.state.reloaded = time.monotonic()
+        if self.state.statistics is not None:
+            # Subnets and pools may have changed: recount, as Kea does.
+            self.state.statistics.configure(new, self.state.tables)
         if new.ignored:
             LOGGER.info("configuration keys not used keys=%s", ",".join(new.ignored))
         LOGGER.info("configuration reloaded path=%s", path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from leased.commands import control, files, leases, reclaim
+from leased.commands import control, files, leases, reclaim, statistics
 from leased.engine import Handler
 from leased.model import V4, V6
 
@@ -39,6 +39,7 @@ def build_registry() -> dict[str, Handler]:
 
     registry["kea-lfc-start"] = files.kea_lfc_start
     registry["leases-reclaim"] = reclaim.leases_reclaim
+    registry.update(statistics.HANDLERS)
 
     registry["version-get"] = control.version_get
     registry["status-get"] = control.status_get

@@ -18,6 +18,7 @@ import orjson
 from leased import __version__
 from leased import config as config_module
 from leased.commands.params import is_int
+from leased.commands.statistics import addressed_families
 from leased.engine import ABSENT, Outcome, State, answer
 from leased.errors import RESULT_ERROR, RESULT_SUCCESS, CommandError, ConfigError
 from leased.storage import StorageSetupError
@@ -69,8 +70,18 @@ def status_get(state: State, args: Any) -> Outcome:
 
 
 def config_get(state: State, args: Any) -> Outcome:
-    """The configuration in force, as it was read (comments removed)."""
-    return Outcome(answer(RESULT_SUCCESS, None, state.config.raw))
+    """The configuration in force, as it was read (comments removed).
+
+    Each subnet shows the ``id`` leased uses (also where the file gives
+    none) and each family map a subnet list, as in Kea's answer, which
+    monitoring tools read.  On a control socket of one family only the
+    other family's map is left out, as that family's Kea server would.
+    """
+    families = addressed_families(state)
+    shown = config_module.with_subnet_ids(state.config.raw, state.config)
+    if len(families) == 1:
+        shown.pop(f"Dhcp{10 - families[0]}", None)
+    return Outcome(answer(RESULT_SUCCESS, None, shown))
 
 
 def shutdown(state: State, args: Any) -> Outcome:
