@@ -192,6 +192,12 @@ class Step:
     why: str = ""
     to_kea: bool = True
     half_close: bool = False
+    # The request's top-level ``service`` key (leased answers statistics for
+    # the family it names; Kea's servers ignore it).
+    service: Any = ABSENT
+    # Statistics are compared by their newest sample unless this asks for
+    # every sample (see test_differential.normalise).
+    history: bool = False
 
 
 @attrs.frozen
@@ -1987,6 +1993,409 @@ V6_PERSIST = Case(
     config="persist",
 )
 
+# --------------------------------------------------------------------------
+# Statistics
+
+# Subnets with pools whose sizes are easy to check, subnets inside others to
+# move leases between, and an IPv6 pool larger than 64 bits can count.
+STATS_CONFIG: dict[str, Any] = {
+    "Dhcp4": {
+        "expired-leases-processing": NO_RECLAMATION,
+        "lease-database": IN_MEMORY,
+        "subnet4": [
+            {
+                "id": 1,
+                "subnet": "10.0.0.0/8",
+                "pools": [
+                    {"pool": "10.0.0.10 - 10.0.0.20"},
+                    {"pool": "10.1.0.0/16"},
+                ],
+            },
+            {
+                "id": 2,
+                "subnet": "192.0.2.0/24",
+                "pools": [{"pool": "192.0.2.100 - 192.0.2.199"}],
+            },
+            {"id": 3, "subnet": "10.1.2.0/24"},
+            {"id": 4, "subnet": "198.51.100.0/24"},
+        ],
+    },
+    "Dhcp6": {
+        "expired-leases-processing": NO_RECLAMATION,
+        "lease-database": IN_MEMORY,
+        "subnet6": [
+            {
+                "id": 1,
+                "subnet": "2001:db8:1::/48",
+                "pools": [{"pool": "2001:db8:1::100 - 2001:db8:1::1ff"}],
+                "pd-pools": [
+                    {
+                        "prefix": "2001:db8:1:8000::",
+                        "prefix-len": 49,
+                        "delegated-len": 64,
+                    }
+                ],
+            },
+            {
+                "id": 2,
+                "subnet": "2001:db8:2::/48",
+                "pools": [{"pool": "2001:db8:2::/64"}],
+            },
+            {"id": 3, "subnet": "2001:db8:1:1::/64"},
+        ],
+    },
+}
+CONFIGS["stats"] = STATS_CONFIG
+# The same, for the case that resets and removes statistics: its servers are
+# not shared with the cases that count.
+CONFIGS["stats_admin"] = copy_json(STATS_CONFIG)
+
+DHCP6 = ["dhcp6"]
+
+
+def stat(name: str, *, service: Any = ABSENT, history: bool = False) -> Step:
+    """A statistic-get step."""
+    return attrs.evolve(
+        c(0, "statistic-get", {"name": name}), service=service, history=history
+    )
+
+
+def stat6(name: str, **kw: Any) -> Step:
+    """A statistic-get step for IPv6 statistics."""
+    return stat(name, service=DHCP6, **kw)
+
+
+def with_service(step: Step) -> Step:
+    """The step, addressed to the IPv6 statistics."""
+    return attrs.evolve(step, service=DHCP6)
+
+
+def stat_answer(name: str, value: int) -> dict[str, Any]:
+    """leased's answer to a statistic-get, as normalised for comparison."""
+    return {"arguments": {name: [[value, "<time>"]]}, "result": 0}
+
+
+STATS4 = Case(
+    "stats4",
+    4,
+    (
+        stat("subnet[1].total-addresses"),
+        stat("subnet[2].total-addresses"),
+        stat("subnet[3].total-addresses"),
+        stat("subnet[4].total-addresses"),
+        stat("subnet[1].assigned-addresses"),
+        stat("subnet[1].cumulative-assigned-addresses"),
+        stat("subnet[1].reclaimed-leases"),
+        stat("subnet[1].reclaimed-declined-addresses"),
+        stat("declined-addresses"),
+        stat("cumulative-assigned-addresses"),
+        stat("reclaimed-leases"),
+        stat("reclaimed-declined-addresses"),
+        c(0, "lease4-add", lease4("10.1.0.1")),
+        c(0, "lease4-add", lease4("10.1.0.2", state=1)),
+        c(0, "lease4-add", lease4("10.1.0.3", state=2)),
+        c(0, "lease4-add", lease4("192.0.2.100")),
+        c(0, "lease4-add", lease4("198.51.100.7", state=1)),
+        stat("subnet[1].assigned-addresses"),
+        stat("subnet[1].declined-addresses"),
+        stat("subnet[2].assigned-addresses"),
+        stat("subnet[4].declined-addresses"),
+        stat("declined-addresses"),
+        c(0, "lease4-update", lease4("10.1.0.2")),
+        stat("subnet[1].declined-addresses"),
+        stat("declined-addresses"),
+        c(0, "lease4-update", lease4("10.1.0.1", state=1)),
+        c(0, "lease4-update", lease4("10.1.0.3")),
+        stat("subnet[1].assigned-addresses"),
+        stat("subnet[1].declined-addresses"),
+        # Moving between subnets (10.1.2.0/24 lies in 10.0.0.0/8).
+        c(0, "lease4-add", lease4("10.1.2.5", subnet_id=1)),
+        c(0, "lease4-add", lease4("10.1.2.6", subnet_id=1, state=1)),
+        c(0, "lease4-update", lease4("10.1.2.5", subnet_id=3)),
+        c(0, "lease4-update", lease4("10.1.2.6", subnet_id=3, state=1)),
+        stat("subnet[1].assigned-addresses"),
+        stat("subnet[3].assigned-addresses"),
+        stat("subnet[1].declined-addresses"),
+        stat("subnet[3].declined-addresses"),
+        stat("declined-addresses"),
+        c(0, "lease4-del", {"ip-address": "10.1.0.1"}),
+        c(0, "lease4-del", {"ip-address": "10.1.0.3"}),
+        c(3, "lease4-del", {"ip-address": "10.1.0.3"}),
+        stat("subnet[1].assigned-addresses"),
+        stat("declined-addresses"),
+        c(0, "statistic-get-all"),
+        c(0, "lease4-wipe", {"subnet-id": 1}),
+        stat("subnet[1].assigned-addresses"),
+        stat("subnet[3].assigned-addresses"),
+        stat("declined-addresses"),
+        c(0, "lease4-wipe"),
+        c(0, "statistic-get-all"),
+    ),
+    config="stats",
+)
+
+_DRIFT = (
+    "Kea 2.2 does not count down an assigned lease updated to "
+    "expired-reclaimed in the same subnet, and counts it again when it is "
+    "updated back (newer Kea and leased count both ways)"
+)
+
+STATS4_RECLAIMED_UPDATE = Case(
+    "stats4_reclaimed_update",
+    4,
+    (
+        c(0, "lease4-add", lease4("192.0.2.150")),
+        stat("subnet[2].assigned-addresses"),
+        c(0, "lease4-update", lease4("192.0.2.150", state=2)),
+        deliberate(
+            stat("subnet[2].assigned-addresses"),
+            stat_answer("subnet[2].assigned-addresses", 0),
+            _DRIFT,
+        ),
+        c(0, "lease4-update", lease4("192.0.2.150")),
+        deliberate(
+            stat("subnet[2].assigned-addresses"),
+            stat_answer("subnet[2].assigned-addresses", 1),
+            _DRIFT,
+        ),
+        c(0, "lease4-del", {"ip-address": "192.0.2.150"}),
+        deliberate(
+            stat("subnet[2].assigned-addresses"),
+            stat_answer("subnet[2].assigned-addresses", 0),
+            _DRIFT,
+        ),
+    ),
+    config="stats",
+)
+
+STATS4_RECLAIM = Case(
+    "stats4_reclaim",
+    4,
+    (
+        c(0, "lease4-add", lease4("192.0.2.101", expire=1000, valid_lft=10)),
+        c(0, "lease4-add", lease4("192.0.2.102", expire=1000, valid_lft=10, state=1)),
+        c(0, "lease4-add", lease4("10.1.0.9", expire=1000, valid_lft=10)),
+        c(0, "lease4-add", lease4("192.0.2.103")),
+        c(0, "leases-reclaim", {"remove": False}),
+        stat("reclaimed-leases"),
+        stat("subnet[2].reclaimed-leases"),
+        stat("subnet[1].reclaimed-leases"),
+        stat("reclaimed-declined-addresses"),
+        stat("subnet[2].reclaimed-declined-addresses"),
+        stat("subnet[2].assigned-addresses"),
+        stat("subnet[2].declined-addresses"),
+        stat("declined-addresses"),
+        c(0, "lease4-get-all"),
+        c(0, "leases-reclaim", {"remove": True}),
+        stat("reclaimed-leases"),
+        c(0, "statistic-get-all"),
+    ),
+    config="stats",
+)
+
+_ZERO_SAMPLES = (
+    "Kea 2.2 accepts a count limit of 0 (or one that is 0 modulo 2**32) and "
+    "then fails every read of the statistic; leased refuses it"
+)
+_WRAPPED = (
+    "Kea 2.2 takes a negative max-samples modulo 2**32; leased refuses "
+    "values outside 1 to 4294967295"
+)
+
+STATS4_COMMANDS = Case(
+    "stats4_commands",
+    4,
+    (
+        c(1, "statistic-get"),
+        c(1, "statistic-get", {}),
+        c(1, "statistic-get", {"name": 1}),
+        c(1, "statistic-get", "x"),
+        c(1, "statistic-get", None),
+        c(0, "statistic-get", {"name": "nope"}),
+        c(1, "statistic-reset", {"name": "nope"}),
+        c(1, "statistic-reset", {}),
+        c(1, "statistic-remove", {"name": "nope"}),
+        c(1, "statistic-remove", [1]),
+        c(0, "statistic-reset", {"name": "subnet[1].total-addresses"}),
+        stat("subnet[1].total-addresses"),
+        c(0, "statistic-remove", {"name": "subnet[4].total-addresses"}),
+        stat("subnet[4].total-addresses"),
+        c(1, "statistic-remove", {"name": "subnet[4].total-addresses"}),
+        # Sample limits: after a reset both sides hold one sample, and one
+        # add each makes one more.
+        c(0, "statistic-reset", {"name": "subnet[2].assigned-addresses"}),
+        c(
+            0,
+            "statistic-sample-count-set",
+            {"name": "subnet[2].assigned-addresses", "max-samples": 2},
+        ),
+        c(0, "lease4-add", lease4("192.0.2.110")),
+        c(0, "lease4-add", lease4("192.0.2.111")),
+        c(0, "lease4-add", lease4("192.0.2.112")),
+        stat("subnet[2].assigned-addresses", history=True),
+        c(1, "statistic-sample-count-set", {"max-samples": 2}),
+        c(1, "statistic-sample-count-set", {"name": "declined-addresses"}),
+        c(
+            1,
+            "statistic-sample-count-set",
+            {"name": "declined-addresses", "max-samples": "2"},
+        ),
+        c(
+            1,
+            "statistic-sample-count-set",
+            {"name": "declined-addresses", "max-samples": True},
+        ),
+        c(1, "statistic-sample-count-set", {"name": "nope", "max-samples": 2}),
+        deliberate(
+            c(
+                0,
+                "statistic-sample-count-set",
+                {"name": "declined-addresses", "max-samples": 0},
+            ),
+            {"result": 1, "text": "'max-samples' parameter must not be zero"},
+            _ZERO_SAMPLES,
+            to_kea=False,
+        ),
+        deliberate(
+            c(
+                0,
+                "statistic-sample-count-set",
+                {"name": "declined-addresses", "max-samples": -1},
+            ),
+            {
+                "result": 1,
+                "text": "'max-samples' parameter must be between 1 and 4294967295",
+            },
+            _WRAPPED,
+        ),
+        c(
+            0,
+            "statistic-sample-age-set",
+            {"name": "declined-addresses", "duration": 60},
+        ),
+        c(1, "statistic-sample-age-set", {"name": "declined-addresses"}),
+        c(
+            1,
+            "statistic-sample-age-set",
+            {"name": "declined-addresses", "duration": "60"},
+        ),
+        c(1, "statistic-sample-age-set", {"name": "nope", "duration": 60}),
+        deliberate(
+            c(
+                None,
+                "statistic-sample-age-set",
+                {"name": "declined-addresses", "duration": -5},
+            ),
+            {"result": 1, "text": "'duration' parameter must not be negative"},
+            "a negative duration kills Kea 2.2",
+            to_kea=False,
+        ),
+        c(1, "statistic-sample-count-set-all", {"max-samples": 0}),
+        c(1, "statistic-sample-count-set-all"),
+        c(1, "statistic-sample-count-set-all", {"max-samples": True}),
+        c(0, "statistic-sample-count-set-all", {"max-samples": 3}),
+        c(0, "statistic-sample-age-set-all", {"duration": 100}),
+        c(1, "statistic-sample-age-set-all", {"duration": 1.5}),
+        c(1, "statistic-sample-age-set-all", {}),
+        c(1, "statistic-sample-age-set-all", "x"),
+        c(0, "statistic-sample-count-set-all", {"max-samples": 20}),
+        deliberate(
+            c(2, "statistic-global-get-all"),
+            {"result": 0},
+            "newer Kea's command, which Kea 2.2 lacks",
+        ),
+        c(0, "statistic-reset-all", "ignored"),
+        stat("subnet[2].assigned-addresses"),
+        c(0, "statistic-get-all"),
+        c(0, "statistic-remove-all", {}),
+        c(0, "statistic-get-all"),
+        stat("subnet[2].assigned-addresses"),
+    ),
+    config="stats_admin",
+)
+
+_TA = (
+    "Kea 2.2's lease commands count an IA_TA lease in assigned-pds (its "
+    "recount does not); leased counts temporary addresses nowhere, as the "
+    "recount does"
+)
+_BIG = (
+    "Kea 2.2 answers -1 for a pool of more than 2**63 addresses; leased "
+    "answers the exact number (newer Kea answers big integers too)"
+)
+
+PD1 = {"type": "IA_PD", "prefix-len": 64, "subnet-id": 1}
+
+STATS6 = Case(
+    "stats6",
+    6,
+    (
+        stat6("subnet[1].total-nas"),
+        stat6("subnet[1].total-pds"),
+        stat6("subnet[3].total-nas"),
+        deliberate(
+            stat6("subnet[2].total-nas"),
+            stat_answer("subnet[2].total-nas", 1 << 64),
+            _BIG,
+        ),
+        # Out of the way of the get-all comparisons below.
+        with_service(c(0, "statistic-remove", {"name": "subnet[2].total-nas"})),
+        stat6("subnet[1].assigned-nas"),
+        stat6("subnet[1].cumulative-assigned-pds"),
+        stat6("declined-addresses"),
+        stat6("reclaimed-leases"),
+        c(0, "lease6-add", lease6("2001:db8:1::100")),
+        c(0, "lease6-add", lease6("2001:db8:1::101", state=1)),
+        c(0, "lease6-add", lease6("2001:db8:1::5")),
+        c(0, "lease6-add", lease6("2001:db8:1::6", state=2)),
+        c(0, "lease6-add", lease6("2001:db8:1:8000::", PD1)),
+        c(0, "lease6-add", lease6("2001:db8:1:7000::", PD1)),
+        stat6("subnet[1].assigned-nas"),
+        stat6("subnet[1].assigned-pds"),
+        stat6("subnet[1].declined-addresses"),
+        stat6("declined-addresses"),
+        c(0, "lease6-update", lease6("2001:db8:1::101")),
+        stat6("subnet[1].declined-addresses"),
+        c(0, "lease6-update", lease6("2001:db8:1::6")),
+        stat6("subnet[1].assigned-nas"),
+        c(0, "lease6-add", lease6("2001:db8:1::7", subnet_id=1, type="IA_TA")),
+        deliberate(
+            stat6("subnet[1].assigned-pds"),
+            stat_answer("subnet[1].assigned-pds", 2),
+            _TA,
+        ),
+        c(0, "lease6-del", {"ip-address": "2001:db8:1::7", "type": "IA_TA"}),
+        stat6("subnet[1].assigned-pds"),
+        # Moving between subnets (2001:db8:1:1::/64 lies in 2001:db8:1::/48).
+        c(0, "lease6-add", lease6("2001:db8:1:1::5", subnet_id=1)),
+        c(0, "lease6-update", lease6("2001:db8:1:1::5", subnet_id=3)),
+        stat6("subnet[1].assigned-nas"),
+        stat6("subnet[3].assigned-nas"),
+        c(
+            0,
+            "lease6-bulk-apply",
+            {
+                "deleted-leases": [{"ip-address": "2001:db8:1::100"}],
+                "leases": [
+                    lease6("2001:db8:1::102", iaid=2),
+                    lease6("2001:db8:1::103", iaid=3, state=1),
+                ],
+            },
+        ),
+        stat6("subnet[1].assigned-nas"),
+        stat6("subnet[1].declined-addresses"),
+        with_service(c(0, "statistic-get-all")),
+        c(0, "lease6-wipe", {"subnet-id": 1}),
+        stat6("subnet[1].assigned-nas"),
+        stat6("subnet[1].assigned-pds"),
+        stat6("declined-addresses"),
+        c(0, "lease6-wipe"),
+        with_service(c(0, "statistic-get-all")),
+    ),
+    config="stats",
+)
+
+
 CASES: tuple[Case, ...] = (
     FRAMING,
     V4_ADD,
@@ -2020,4 +2429,9 @@ CASES: tuple[Case, ...] = (
     V6_LARGE,
     V4_PERSIST,
     V6_PERSIST,
+    STATS4,
+    STATS4_RECLAIMED_UPDATE,
+    STATS4_RECLAIM,
+    STATS4_COMMANDS,
+    STATS6,
 )

@@ -272,7 +272,7 @@ def test_config_refuses_overlapping_prefix_pools() -> None:
         {"prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 64},
     ]
 
-    with pytest.raises(ConfigError, match="pd-pools: the pools .* overlap"):
+    with pytest.raises(ConfigError, match=r"pd-pools: the pools .* overlap"):
         config.build(
             {
                 "Dhcp6": {
