@@ -103,6 +103,7 @@ def run_leased(
     *,
     extra_args: tuple[str, ...] = (),
     timeout: float = 20.0,
+    own_sockets: bool = False,
 ) -> Iterator[Daemon]:
     """Run leased on ``config`` with its socket in ``workdir``.
 
@@ -113,6 +114,9 @@ def run_leased(
         extra_args: More command-line arguments for the daemon; the data
             directory is ``workdir`` unless they say otherwise.
         timeout: Seconds to wait for the socket to appear.
+        own_sockets: Keep the configuration's control sockets instead (a
+            relative path lies in ``workdir``); the daemon's socket is the
+            ``Dhcp4`` map's, else the ``Dhcp6`` map's.
 
     Yields:
         The running :class:`Daemon`; it is stopped with SIGTERM on exit.
@@ -120,7 +124,16 @@ def run_leased(
     workdir.mkdir(parents=True, exist_ok=True)
     socket_path = str(workdir / "leased.sock")
     config_path = workdir / "leased.json"
-    config_path.write_text(json.dumps(with_socket(config, socket_path), indent=2))
+    if own_sockets:
+        first = next(
+            config[name]["control-socket"]["socket-name"]
+            for name in ("Dhcp4", "Dhcp6")
+            if "control-socket" in config.get(name, {})
+        )
+        socket_path = str(workdir / first)
+        config_path.write_text(json.dumps(config, indent=2))
+    else:
+        config_path.write_text(json.dumps(with_socket(config, socket_path), indent=2))
     stderr = open(workdir / "leased.stderr", "wb")  # noqa: SIM115 closed below
 
     # The child runs in ``workdir``, so it finds this very package only if
