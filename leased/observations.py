@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Final
 
 # Kea's default: keep the 20 newest samples of each statistic.
@@ -63,7 +64,9 @@ class Observation:
     """One statistic: its samples, newest first, and its limit.
 
     ``max_samples`` is the count limit, or ``None`` when the age limit
-    ``max_age_us`` (microseconds) applies instead.
+    ``max_age_us`` (microseconds) applies instead.  Under a count limit the
+    samples live in a deque of that maximum length, which drops the oldest
+    sample by itself.
     """
 
     __slots__ = ("max_age_us", "max_samples", "samples")
@@ -71,7 +74,7 @@ class Observation:
     def __init__(
         self, value: int, now: int, max_samples: int | None, max_age_us: int
     ) -> None:
-        self.samples: deque[Sample] = deque([(value, now)])
+        self.samples: deque[Sample] = deque([(value, now)], maxlen=max_samples)
         self.max_samples = max_samples
         self.max_age_us = max_age_us
 
@@ -83,35 +86,33 @@ class Observation:
     def record(self, value: int, now: int) -> None:
         """Add a sample and drop what the limit no longer allows."""
         self.samples.appendleft((value, now))
-        self._trim()
+        if self.max_samples is None:
+            self._trim_age()
 
     def limit_count(self, max_samples: int) -> None:
         """Keep at most ``max_samples`` samples from now on (at least 1)."""
         assert max_samples >= 1, "a statistic keeps at least one sample"
         self.max_samples = max_samples
-        self._trim()
+        self.samples = deque(islice(self.samples, max_samples), maxlen=max_samples)
 
     def limit_age(self, max_age_us: int) -> None:
         """Keep samples at most ``max_age_us`` older than the newest."""
         assert max_age_us >= 0, "an age limit is not negative"
         self.max_samples = None
         self.max_age_us = max_age_us
-        self._trim()
+        self.samples = deque(self.samples)
+        self._trim_age()
 
     def reset(self, now: int) -> None:
         """Forget the history; keep one sample of 0."""
         self.samples.clear()
         self.samples.append((0, now))
 
-    def _trim(self) -> None:
+    def _trim_age(self) -> None:
         samples = self.samples
-        if self.max_samples is not None:
-            while len(samples) > self.max_samples:
-                samples.pop()
-        else:
-            newest = samples[0][1]
-            while len(samples) > 1 and newest - samples[-1][1] > self.max_age_us:
-                samples.pop()
+        newest = samples[0][1]
+        while len(samples) > 1 and newest - samples[-1][1] > self.max_age_us:
+            samples.pop()
 
     def to_json(self) -> list[list[int | str]]:
         """Kea's form: ``[[value, "time"], ...]``, newest first."""

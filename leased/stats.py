@@ -422,8 +422,26 @@ class FamilyStatistics:
                 names.append(pool + name)
         return tuple(names)
 
-    def observe(self, changes: Iterable[Change]) -> None:
+    def observe(self, changes: Sequence[Change]) -> None:
         """Count a committed batch of this family's changes."""
+        if len(changes) == 1:
+            # The common case, a lease added or deleted by a command: its
+            # contribution is the change, with no sums to gather.
+            change = changes[0]
+            lease, amount = change.new, 1
+            if lease is None:
+                lease, amount = change.old, -1
+            if (change.old is None or change.new is None) and (
+                change.cause != CAUSE_RECLAIM
+            ):
+                assert lease is not None
+                names = self.contribution(lease)
+                if names:
+                    store = self.store
+                    now = store.clock()
+                    for name in names:
+                        store.add(name, amount, now)
+                return
         deltas: dict[str, int] = {}
         contribution = self.contribution
         for change in changes:
@@ -490,6 +508,10 @@ class Statistics:
 
     def observe(self, changes: Sequence[Change]) -> None:
         """The engine observer: count each committed batch."""
+        if len(changes) == 1:
+            # The common case, one lease changed by one command.
+            self.family(changes[0].family.version).observe(changes)
+            return
         v4 = [change for change in changes if change.family.version == 4]
         if v4:
             self.v4.observe(v4)
