@@ -9,6 +9,8 @@ the command-line tools; it works the same against leased and against Kea.
 
 from __future__ import annotations
 
+import json
+import re
 import selectors
 import socket
 from typing import Any
@@ -98,4 +100,12 @@ def send_command(
     answer = send_raw(path, orjson.dumps(request), timeout=timeout)
     if not answer:
         raise ConnectionError("the server closed the connection without an answer")
+    if _LONG_NUMBER.search(answer):
+        # orjson reads integers past 64 bits (a large IPv6 pool's size in
+        # the statistics) as floats; the standard decoder keeps them exact.
+        return json.loads(answer)
     return orjson.loads(answer)
+
+
+# Twenty digits or more: possibly an integer past 64 bits.
+_LONG_NUMBER = re.compile(rb"\d{20}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from leased.client import send_raw
+from leased.client import send_command, send_raw
 from leased.harness import Daemon, run_leased
 
 CONFIG: dict[str, Any] = {
@@ -80,12 +80,20 @@ def test_stats_daemon_each_family_socket_answers_for_its_family(
             str(tmp_path / "kea4.sock"),
             b'{"command": "statistic-get-all", "service": ["dhcp6"]}',
         )
+        total = send_command(
+            str(tmp_path / "kea6.sock"),
+            "statistic-get",
+            {"name": "subnet[1].total-nas"},
+        )["arguments"]["subnet[1].total-nas"][0][0]
 
     assert "subnet[1].total-addresses" in v4
     assert "subnet[1].total-nas" not in v4
     assert v6["subnet[1].total-nas"][0][0] == 1 << 72
     assert "subnet[1].total-addresses" not in v6
     assert set(json.loads(v6_by_service)["arguments"]) == set(v6)
+    # leased's own client decodes big integers exactly too.
+    assert total == 1 << 72
+    assert isinstance(total, int)
 
 
 def test_stats_daemon_config_get_shows_one_family_with_ids(tmp_path: Path) -> None:
