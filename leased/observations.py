@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Final
 
@@ -203,10 +203,10 @@ class StatisticStore:
         """Forget ``name``; False if there is no such statistic."""
         return self._stats.pop(name, None) is not None
 
-    def remove_prefix(self, prefix: str) -> None:
-        """Forget every statistic whose name starts with ``prefix``."""
-        for name in [name for name in self._stats if name.startswith(prefix)]:
-            del self._stats[name]
+    def remove_many(self, names: Iterable[str]) -> None:
+        """Forget each of ``names`` that exists."""
+        for name in names:
+            self._stats.pop(name, None)
 
     def remove_all(self) -> None:
         """Forget every statistic."""

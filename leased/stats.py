@@ -190,8 +190,14 @@ class FamilyStatistics:
         # Kea forgets the statistics of the subnets configured so far: ids
         # may have moved, pools changed.  Subnets without configuration keep
         # theirs (their leases are recounted below).
-        for subnet_id in self._pools:
-            store.remove_prefix(f"subnet[{subnet_id}].")
+        old = {f"subnet[{subnet_id}]." for subnet_id in self._pools}
+        store.remove_many(
+            [
+                name
+                for name in store.names()
+                if name.startswith("subnet[") and name[: name.find("]") + 2] in old
+            ]
+        )
         self._pools = {}
         self._names = {}
         subnets: tuple[Subnet, ...] = config.subnets if config is not None else ()

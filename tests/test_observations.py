@@ -184,7 +184,7 @@ def test_store_remove_and_remove_all_forget_statistics() -> None:
 
     assert store.remove("x")
     assert not store.remove("x")
-    store.remove_prefix("subnet[1].")
+    store.remove_many(["subnet[1].a", "subnet[1].b", "subnet[1].c"])
 
     assert sorted(store.names()) == ["subnet[12].a"]
     store.remove_all()

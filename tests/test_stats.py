@@ -742,3 +742,18 @@ def recount(engine: Engine, version: int) -> dict[str, int]:
         for name in names:
             bump([name, prefix + name] + ([pool + name] if pool else []))
     return counts
+
+
+def test_stats_reload_forgets_only_the_old_subnets_own_names() -> None:
+    """Forgetting subnet[1] leaves subnet[12] alone (no prefix confusion)."""
+    raw = {"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/8"}]}}
+    engine = make_engine(raw)
+    store = engine.state.statistics.family(4).store
+    store.set("subnet[12].reclaimed-leases", 5)
+    new = config.build({"Dhcp4": {"subnet4": [{"id": 2, "subnet": "10.0.0.0/8"}]}})
+
+    engine.state.statistics.configure(new, engine.state.tables)
+
+    assert store.value("subnet[12].reclaimed-leases") == 5
+    assert store.value("subnet[1].total-addresses") is None
+    assert store.value("subnet[2].total-addresses") == 0
