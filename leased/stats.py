@@ -155,9 +155,6 @@ class _Pools:
         return None
 
 
-_NO_POOLS: Final = _Pools((), (), ())
-
-
 class FamilyStatistics:
     """The lease statistics of one address family.
 
