@@ -79,8 +79,10 @@ def config_get(state: State, args: Any) -> Outcome:
     """
     families = addressed_families(state)
     shown = config_module.with_subnet_ids(state.config.raw, state.config)
-    if len(families) == 1:
-        shown.pop(f"Dhcp{10 - families[0]}", None)
+    if families == (4,):
+        shown.pop("Dhcp6", None)
+    elif families == (6,):
+        shown.pop("Dhcp4", None)
     return Outcome(answer(RESULT_SUCCESS, None, shown))
 
 
