@@ -72,7 +72,7 @@ from leased.protocol import (
     RequestReader,
 )
 from leased.storage import Storage
-from leased.systemd import Notifier
+from leased.systemd import Notifier, PassedSocket
 from leased.wire import CHUNK_LEASES, encode, encode_parts, streamed
 
 LOGGER: Final = logging.getLogger("leased.server")
@@ -887,7 +887,7 @@ class _Answers:
 
 @contextmanager
 def open_listeners(
-    configs: tuple[SocketConfig, ...], activated: list[socket.socket] | None = None
+    configs: tuple[SocketConfig, ...], activated: list[PassedSocket] | None = None
 ) -> Iterator[list[Listener]]:
     """Listen on every control socket; release them all on exit.
 
@@ -897,11 +897,16 @@ def open_listeners(
     """
     with ExitStack() as stack:
         listeners = []
-        for sock in activated or ():
+        for passed in activated or ():
+            sock = passed.sock
             stack.callback(sock.close)
             path = sock.getsockname()
             path = path.decode(errors="replace") if isinstance(path, bytes) else path
-            LOGGER.info("using control socket passed by systemd path=%s", path)
+            LOGGER.info(
+                "using control socket passed by systemd path=%s name=%s",
+                path,
+                passed.name,
+            )
             listeners.append(Listener(path, sock, -1))
         served = {os.path.abspath(listener.path) for listener in listeners}
         for config in configs:
