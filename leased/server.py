@@ -228,6 +228,20 @@ def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
         os.close(lock_fd)
 
 
+def stop_listening(listener: Listener) -> None:
+    """Close a listening socket; remove its file if the daemon made it.
+
+    A socket systemd passed stays where it is: systemd keeps listening on
+    it and starts the daemon again for the next client.  The lock file of
+    a socket the daemon made stays until the daemon exits, so that no
+    second daemon takes the socket over while this one finishes.
+    """
+    listener.sock.close()
+    if listener.lock_fd >= 0:
+        with suppress(FileNotFoundError):
+            os.unlink(listener.path)
+
+
 @attrs.define
 class _Waiting:
     """A connection whose request is not complete yet."""
@@ -320,6 +334,12 @@ class Server:
                         await self._stopping.wait()
                         self.notifier.stopping()
                         loops.cancel_scope.cancel()
+
+                    # Stop accepting: new clients are refused at once (no
+                    # socket file, or a closed socket) instead of waiting in
+                    # the backlog for a daemon that is going away.
+                    for listener in listeners:
+                        stop_listening(listener)
 
                     # Connections still waiting for their request have no
                     # command in flight: close them.  Those with a task (an
