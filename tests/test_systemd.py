@@ -54,6 +54,112 @@ def test_systemd_units_verify_clean(tmp_path: Path) -> None:
     assert process.stdout + process.stderr == ""
 
 
+def unit_settings(name: str) -> list[tuple[str, str, str]]:
+    """A unit file's settings: (key, value, the line before it)."""
+    lines = (UNITS / name).read_text().splitlines()
+    settings = []
+    for before, line in zip(["", *lines], lines, strict=False):
+        if line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            settings.append((key, value, before))
+    return settings
+
+
+@pytest.mark.parametrize("unit", ["leased.service", "leased.socket"])
+def test_systemd_units_explain_every_setting(unit: str) -> None:
+    """Each setting but the description has its reason in a comment right
+    above it."""
+    unexplained = [
+        f"{key}={value}"
+        for key, value, before in unit_settings(unit)
+        if key != "Description" and not before.startswith("#")
+    ]
+
+    assert len(unit_settings(unit)) > 5
+    assert unexplained == []
+
+
+def test_systemd_units_have_what_a_reviewer_expects() -> None:
+    """Readiness, reload, directories, an unprivileged user, hardening; the
+    socket 0660 with a group, at the path the example configuration and
+    ExecReload use."""
+    service = dict((key, value) for key, value, _ in unit_settings("leased.service"))
+    socket_unit = dict((key, value) for key, value, _ in unit_settings("leased.socket"))
+    example = json.loads(
+        "\n".join(
+            line
+            for line in (ROOT / "examples" / "systemd.json").read_text().splitlines()
+            if not line.lstrip().startswith("//")
+        )
+    )
+
+    assert service["Type"] == "notify"
+    assert service["ExecStart"].endswith("leased -c /etc/leased/leased.json")
+    assert "config-reload" in service["ExecReload"]
+    assert service["StateDirectory"] == service["RuntimeDirectory"] == "leased"
+    assert service.get("User", "root") != "root" or service.get("DynamicUser") == "yes"
+    for key, value in {
+        "ProtectSystem": "strict",
+        "NoNewPrivileges": "yes",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+        "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+        "UMask": "0027",
+        "CapabilityBoundingSet": "",
+    }.items():
+        assert service[key] == value, key
+    assert socket_unit["SocketMode"] == "0660"
+    assert socket_unit["SocketGroup"] == service["Group"] == "leased"
+    path = socket_unit["ListenStream"]
+    assert f"-s {path} " in service["ExecReload"]
+    assert example["Dhcp4"]["control-socket"]["socket-name"] == path
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
+def test_systemd_service_exposure_is_low(tmp_path: Path) -> None:
+    """systemd-analyze security rates the service's exposure 2.0 or lower."""
+    shutil.copy(UNITS / "leased.service", tmp_path / "leased.service")
+
+    process = subprocess.run(
+        [
+            str(ANALYZE),
+            "security",
+            "--offline=true",
+            "--threshold=20",
+            str(tmp_path / "leased.service"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if "--offline" in process.stderr:
+        pytest.skip("this systemd-analyze cannot rate unit files offline")
+
+    assert process.returncode == 0, process.stdout[-2000:]
+    assert "Overall exposure level for leased.service: 1." in process.stdout
+
+
+def test_systemd_exec_reload_reports_a_refused_config(tmp_path: Path) -> None:
+    """The unit's ExecReload (leasectl config-reload) fails with the error
+    when the new configuration is refused, and succeeds otherwise."""
+    service = dict((key, value) for key, value, _ in unit_settings("leased.service"))
+    words = service["ExecReload"].split()
+    assert words[:2] == ["/usr/bin/env", "leasectl"]
+    config: dict[str, Any] = json.loads(json.dumps(KEA_TEST_CONFIG))
+
+    with run_leased(config, tmp_path) as daemon:
+        command = [sys.executable, "-m", "leased.leasectl", *words[2:]]
+        command[command.index("-s") + 1] = daemon.socket_path
+        environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+        good = subprocess.run(command, capture_output=True, text=True, env=environment)
+        daemon.config_path.write_text('{"Dhcp4": {"valid-lifetime": -1}}')
+        bad = subprocess.run(command, capture_output=True, text=True, env=environment)
+
+    assert (good.returncode, good.stdout) == (0, "Configuration successful.\n")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Config reload failed: Dhcp4/valid-lifetime")
+
+
 class Notifications:
     """A datagram socket standing in for systemd's notification socket."""
 
