@@ -54,7 +54,9 @@ EXIT_IOERR: Final = 74  # the export file cannot be written
 EXIT_TEMPFAIL: Final = 75  # the daemon did not answer in time
 EXIT_PROTOCOL: Final = 76  # the answer is not JSON
 
-DEFAULT_SOCKETS: Final = ("/run/leased/leased.sock", "leased.sock")
+# Where the socket is looked for: the quick start's socket in the current
+# directory, then the one leased.socket makes.
+DEFAULT_SOCKETS: Final = ("leased.sock", "/run/leased/leased.sock")
 SOCKET_VARIABLE: Final = "LEASECTL_SOCKET"
 # How long --help waits for the daemon's list of commands.
 HELP_TIMEOUT: Final = 2.0
@@ -87,8 +89,8 @@ examples:
   leasectl export --family 4 -o leases4.csv  IPv4 leases, Kea's lease file format
   leasectl import leases.jsonl             add them to a (fresh) daemon
 
-socket: -s, else $LEASECTL_SOCKET, else /run/leased/leased.sock when it
-  exists, else leased.sock in the current directory.
+socket: -s, else $LEASECTL_SOCKET, else leased.sock in the current
+  directory when it exists, else /run/leased/leased.sock (leased.socket's).
 
 exit status: the answer's result: 0 success, 1 error, 2 unsupported command,
   3 empty (nothing found or done); import: 0 when every lease went in, 1

@@ -719,3 +719,20 @@ def test_leasectl_failed_export_leaves_the_old_file(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["leases.jsonl"]
     assert csv_both[0] == leasectl.EXIT_USAGE
     assert "give --family 4 or 6" in csv_both[2]
+
+
+def test_leasectl_socket_is_found_where_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-s wins, then $LEASECTL_SOCKET, then ./leased.sock, then /run's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEASECTL_SOCKET", raising=False)
+    without = leasectl.resolve_socket(None)
+    (tmp_path / "leased.sock").touch()
+    local = leasectl.resolve_socket(None)
+    monkeypatch.setenv("LEASECTL_SOCKET", "/elsewhere.sock")
+
+    assert without == "/run/leased/leased.sock"
+    assert local == "leased.sock"
+    assert leasectl.resolve_socket(None) == "/elsewhere.sock"
+    assert leasectl.resolve_socket("given.sock") == "given.sock"

@@ -17,8 +17,8 @@ is shown sensibly without a change here:
 * any other list of maps becomes a table; a list of plain values one value
   a line; a map aligned lines, with nested values as indented JSON.
 
-A value that stays the same in every row is still shown: a column only
-disappears when no lease has the key or every value is empty.
+A column disappears when no row has anything to say in it: no lease has
+the key, or every value is empty or ``false`` (DNS flags nobody set).
 
 This module does no I/O.
 """
@@ -62,6 +62,8 @@ STATE_NAMES: Final = (
 )
 
 EMPTY: Final = "-"
+# Cells that say nothing: a column of only these is left out of a table.
+BLANK: Final = frozenset({EMPTY, "false"})
 
 
 def format_time(seconds: int) -> str:
@@ -109,7 +111,7 @@ def table(rows: Sequence[dict[str, str]], order: Sequence[str] = ()) -> list[str
     """Rows of cells as aligned columns under a header line.
 
     Columns in ``order`` come first, the others sorted; a column that is
-    empty in every row is left out.
+    empty (or ``false``) in every row is left out.
     """
     keys: dict[str, None] = {}
     for row in rows:
@@ -117,7 +119,7 @@ def table(rows: Sequence[dict[str, str]], order: Sequence[str] = ()) -> list[str
     first = [key for key in order if key in keys]
     columns = first + sorted(key for key in keys if key not in order)
     columns = [
-        key for key in columns if any(row.get(key, EMPTY) != EMPTY for row in rows)
+        key for key in columns if any(row.get(key, EMPTY) not in BLANK for row in rows)
     ]
     widths = [
         max(len(key), *(len(row.get(key, EMPTY)) for row in rows)) for key in columns
