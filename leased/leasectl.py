@@ -88,6 +88,7 @@ examples:
   leasectl export -o leases.jsonl          every lease, JSON lines
   leasectl export --family 4 -o leases4.csv  IPv4 leases, Kea's lease file format
   leasectl import leases.jsonl             add them to a (fresh) daemon
+  (`leasectl export --help` and `leasectl import --help` give their options)
 
 socket: -s, else $LEASECTL_SOCKET, else leased.sock in the current
   directory when it exists, else /run/leased/leased.sock (leased.socket's).
@@ -177,8 +178,18 @@ def main_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the answer as the daemon sent it (JSON), for scripts",
     )
-    parser.add_argument("command", nargs="?", metavar="COMMAND")
-    parser.add_argument("words", nargs=argparse.REMAINDER, metavar="key=value")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        metavar="COMMAND",
+        help="a command the daemon answers (listed below), or export or import",
+    )
+    parser.add_argument(
+        "words",
+        nargs=argparse.REMAINDER,
+        metavar="key=value",
+        help="the command's arguments (see below)",
+    )
     return parser
 
 
@@ -187,6 +198,7 @@ def command_parser(command: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=f"leasectl {command}", add_help=False)
     _common(parser, suppress=True)
     parser.add_argument("-j", "--json", action="store_true", default=argparse.SUPPRESS)
+    parser.add_argument("-h", "--help", action="store_true")
     parser.add_argument("words", nargs="*")
     return parser
 
@@ -285,8 +297,8 @@ def _commands_section(socket_path: str) -> str:
     except (OSError, ValueError, TypeError, KeyError) as error:
         reason = error.strerror if isinstance(error, OSError) else str(error)
         return (
-            f"commands: the daemon at {socket_path} did not list its commands "
-            f"({reason}); start it, or name its socket with -s, and ask again.\n"
+            f"commands: the daemon at {socket_path} did not list its commands\n"
+            f"  ({reason}); start it, or name its socket with -s, and ask again.\n"
         )
     lines = [f"commands answered by the daemon at {socket_path}:"]
     line = " "
@@ -297,6 +309,16 @@ def _commands_section(socket_path: str) -> str:
         line += " " + str(name)
     lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _help(parser: argparse.ArgumentParser, socket_path: str, *, asked: bool) -> int:
+    """Print the help with the daemon's commands: asked for (stdout, 0), or
+    for a command line without a command (stderr, usage status)."""
+    out = sys.stdout if asked else sys.stderr
+    parser.print_help(out)
+    print(file=out)
+    out.write(_commands_section(socket_path))
+    return 0 if asked else EXIT_USAGE
 
 
 def _failure_status(error: OSError) -> int:
@@ -509,13 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run leasectl; return the exit status."""
     parser = main_parser()
     args = parser.parse_args(argv)
-    socket_path = resolve_socket(args.socket)
     if args.help or args.command is None:
-        out = sys.stdout if args.help else sys.stderr
-        parser.print_help(out)
-        print(file=out)
-        out.write(_commands_section(socket_path))
-        return 0 if args.help else EXIT_USAGE
+        return _help(parser, resolve_socket(args.socket), asked=args.help)
     words = list(args.words)
     try:
         if args.command == "export":
@@ -533,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
                 getattr(sub, "timeout", args.timeout),
             )
         sub = command_parser(args.command).parse_intermixed_args(words)
+        if sub.help:
+            socket_path = resolve_socket(getattr(sub, "socket", None) or args.socket)
+            return _help(parser, socket_path, asked=True)
         return run_command(
             resolve_socket(getattr(sub, "socket", None) or args.socket),
             args.command,

@@ -736,3 +736,16 @@ def test_leasectl_socket_is_found_where_expected(
     assert local == "leased.sock"
     assert leasectl.resolve_socket(None) == "/elsewhere.sock"
     assert leasectl.resolve_socket("given.sock") == "given.sock"
+
+
+def test_leasectl_help_after_a_command_and_without_one(
+    daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``leasectl COMMAND --help`` shows the help; no command at all shows
+    it on stderr with the usage status."""
+    after = ctl(capsys, daemon.socket_path, "lease4-get", "--help")
+    bare = ctl(capsys, daemon.socket_path)
+
+    assert after[0] == 0 and "key=value" in after[1] and "lease4-get" in after[1]
+    assert bare[0] == leasectl.EXIT_USAGE
+    assert bare[1] == "" and "usage: leasectl" in bare[2]
