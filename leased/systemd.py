@@ -34,6 +34,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from typing import Final
 
 import attrs
@@ -104,7 +105,7 @@ class Notifier:
             self._sock = None
 
 
-def _watchdog_interval(env: dict[str, str]) -> float | None:
+def _watchdog_interval(env: Mapping[str, str]) -> float | None:
     """Seconds between watchdog pings (half of systemd's timeout), or None."""
     try:
         usec = int(env.get("WATCHDOG_USEC", ""))
