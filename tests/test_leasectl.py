@@ -749,3 +749,28 @@ def test_leasectl_help_after_a_command_and_without_one(
     assert after[0] == 0 and "key=value" in after[1] and "lease4-get" in after[1]
     assert bare[0] == leasectl.EXIT_USAGE
     assert bare[1] == "" and "usage: leasectl" in bare[2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Limitation: the add commands cannot set an IPv6 lease's hardware "
+    "address type and source or a pool id, so an import resets them",
+)
+def test_leasectl_import_keeps_ipv6_hardware_type(
+    daemon: Daemon, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lease file row with hwtype 6, source 4 and pool 3 imports as is."""
+    header = (
+        "address,duid,valid_lifetime,expire,subnet_id,pref_lifetime,lease_type,"
+        "iaid,prefix_len,fqdn_fwd,fqdn_rev,hostname,hwaddr,state,user_context,"
+        "hwtype,hwaddr_source,pool_id"
+    )
+    row = "2001:db8::1,00:01:02:03,4000,2000004000,1,3000,0,1,128,0,0,,0a:0b,0,,6,4,3"
+    (tmp_path / "in.csv").write_text(f"{header}\n{row}\n")
+
+    status = ctl(capsys, daemon.socket_path, "import", str(tmp_path / "in.csv"))[0]
+    written = daemon.command("lease6-write", {"filename": "out6.csv"})
+    rows = (daemon.workdir / "out6.csv").read_text().splitlines()
+
+    assert status == 0 and written["result"] == 0
+    assert rows[1] == row
