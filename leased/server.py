@@ -518,6 +518,8 @@ class Server:
 
     async def _resume_accepting(self, listener: Listener) -> None:
         await trio.sleep(ACCEPT_BACKOFF)
+        if self._stopping.is_set():
+            return  # the listener is closed: nothing to resume
         assert self._epoll is not None
         self._epoll.register(listener.sock.fileno(), select.EPOLLIN)
 
