@@ -72,7 +72,7 @@ from leased.protocol import (
     RequestReader,
 )
 from leased.storage import Storage
-from leased.systemd import Notifier
+from leased.systemd import Notifier, PassedSocket
 from leased.wire import CHUNK_LEASES, encode, encode_parts, streamed
 
 LOGGER: Final = logging.getLogger("leased.server")
@@ -228,6 +228,20 @@ def bind_control_socket(config: SocketConfig) -> Iterator[Listener]:
         os.close(lock_fd)
 
 
+def stop_listening(listener: Listener) -> None:
+    """Close a listening socket; remove its file if the daemon made it.
+
+    A socket systemd passed stays where it is: systemd keeps listening on
+    it and starts the daemon again for the next client.  The lock file of
+    a socket the daemon made stays until the daemon exits, so that no
+    second daemon takes the socket over while this one finishes.
+    """
+    listener.sock.close()
+    if listener.lock_fd >= 0:
+        with suppress(FileNotFoundError):
+            os.unlink(listener.path)
+
+
 @attrs.define
 class _Waiting:
     """A connection whose request is not complete yet."""
@@ -320,6 +334,12 @@ class Server:
                         await self._stopping.wait()
                         self.notifier.stopping()
                         loops.cancel_scope.cancel()
+
+                    # Stop accepting: new clients are refused at once (no
+                    # socket file, or a closed socket) instead of waiting in
+                    # the backlog for a daemon that is going away.
+                    for listener in listeners:
+                        stop_listening(listener)
 
                     # Connections still waiting for their request have no
                     # command in flight: close them.  Those with a task (an
@@ -498,6 +518,8 @@ class Server:
 
     async def _resume_accepting(self, listener: Listener) -> None:
         await trio.sleep(ACCEPT_BACKOFF)
+        if self._stopping.is_set():
+            return  # the listener is closed: nothing to resume
         assert self._epoll is not None
         self._epoll.register(listener.sock.fileno(), select.EPOLLIN)
 
@@ -894,7 +916,7 @@ class _Answers:
 
 @contextmanager
 def open_listeners(
-    configs: tuple[SocketConfig, ...], activated: list[socket.socket] | None = None
+    configs: tuple[SocketConfig, ...], activated: list[PassedSocket] | None = None
 ) -> Iterator[list[Listener]]:
     """Listen on every control socket; release them all on exit.
 
@@ -904,11 +926,16 @@ def open_listeners(
     """
     with ExitStack() as stack:
         listeners = []
-        for sock in activated or ():
+        for passed in activated or ():
+            sock = passed.sock
             stack.callback(sock.close)
             path = sock.getsockname()
             path = path.decode(errors="replace") if isinstance(path, bytes) else path
-            LOGGER.info("using control socket passed by systemd path=%s", path)
+            LOGGER.info(
+                "using control socket passed by systemd path=%s name=%s",
+                path,
+                passed.name,
+            )
             listeners.append(Listener(path, sock, -1))
         served = {os.path.abspath(listener.path) for listener in listeners}
         for config in configs:

@@ -19,11 +19,13 @@ Watchdog
     loop, so a hung loop gets the service restarted.
 Socket activation
     :func:`activated_sockets` takes the listening sockets systemd passed
-    (``$LISTEN_FDS`` descriptors from 3 on, ``$LISTEN_PID`` ours, names in
-    ``$LISTEN_FDNAMES``).  systemd owns those socket files: the daemon
-    neither locks nor removes them.  The variables are removed from the
-    environment once read, so child processes do not take the sockets for
-    their own.
+    (``$LISTEN_FDS`` descriptors from 3 on, ``$LISTEN_PID`` ours), each
+    with its name from ``$LISTEN_FDNAMES``, which the log shows.  systemd
+    owns those socket files: the daemon neither locks nor removes them, and
+    at shutdown only closes its copy, so systemd goes on listening and
+    starts the daemon again for the next client.  The variables are removed
+    from the environment once read, so child processes do not take the
+    sockets for their own.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from typing import Final
+
+import attrs
 
 LOGGER: Final = logging.getLogger("leased.server")
 
@@ -100,7 +105,7 @@ class Notifier:
             self._sock = None
 
 
-def _watchdog_interval(env: dict[str, str]) -> float | None:
+def _watchdog_interval(env: Mapping[str, str]) -> float | None:
     """Seconds between watchdog pings (half of systemd's timeout), or None."""
     try:
         usec = int(env.get("WATCHDOG_USEC", ""))
@@ -112,9 +117,19 @@ def _watchdog_interval(env: dict[str, str]) -> float | None:
     return usec / 2_000_000
 
 
-def activated_sockets(environ: dict[str, str] | None = None) -> list[socket.socket]:
+@attrs.frozen
+class PassedSocket:
+    """A listening socket systemd passed, with its ``FileDescriptorName=``."""
+
+    sock: socket.socket
+    name: str
+
+
+def activated_sockets(environ: dict[str, str] | None = None) -> list[PassedSocket]:
     """The listening sockets systemd passed, in order (empty without any).
 
+    Each carries its name from ``$LISTEN_FDNAMES`` (the socket unit's
+    ``FileDescriptorName=``; systemd's ``unknown`` when there is none).
     Only Unix stream sockets are taken; any other passed descriptor is
     logged and closed.  The activation variables are removed from
     ``os.environ`` (when reading it).
@@ -125,21 +140,25 @@ def activated_sockets(environ: dict[str, str] | None = None) -> list[socket.sock
         pid = int(env.get("LISTEN_PID", "0"))
     except ValueError:
         return []
+    names = env.get("LISTEN_FDNAMES", "").split(":")
     if environ is None:
         for key in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
             os.environ.pop(key, None)
     if count <= 0 or pid != os.getpid():
         return []
-    sockets = []
-    for fd in range(FIRST_LISTEN_FD, FIRST_LISTEN_FD + count):
+    passed = []
+    for index, fd in enumerate(range(FIRST_LISTEN_FD, FIRST_LISTEN_FD + count)):
+        name = names[index] if index < len(names) and names[index] else "unknown"
         os.set_inheritable(fd, False)
         sock = socket.socket(fileno=fd)
         if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
             LOGGER.warning(
-                "ignoring passed socket that is not a unix stream socket fd=%d", fd
+                "ignoring passed socket that is not a unix stream socket fd=%d name=%s",
+                fd,
+                name,
             )
             sock.close()
             continue
         sock.setblocking(False)
-        sockets.append(sock)
-    return sockets
+        passed.append(PassedSocket(sock, name))
+    return passed

@@ -116,7 +116,12 @@ def test_storage_data_directory_from_the_environment(tmp_path: Path) -> None:
         + str(data / "leases4.csv")
         + '"}}}'
     )
-    environment = {**os.environ, "LEASED_DATA_DIR": str(data)}
+    environment = {
+        **os.environ,
+        "LEASED_DATA_DIR": str(data),
+        # The child runs elsewhere: it finds this checkout's package here.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
     environment.pop("STATE_DIRECTORY", None)
 
     process = subprocess.run(
