@@ -27,7 +27,14 @@ from itertools import repeat
 from typing import Final
 
 from leased.csvfile import Header
-from leased.model import STATE_DECLINED, TYPE_PD, Lease, Lease4, Lease6
+from leased.model import (
+    STATE_DECLINED,
+    TYPE_PD,
+    Lease,
+    Lease4,
+    Lease6,
+    lower_hostname,
+)
 
 __all__ = ["chunk_parser"]
 
@@ -181,6 +188,9 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
         return None
     if max(map(len, hws)) > 20 or not {len(c) for c in cids} <= {0, *range(2, 129)}:
         return None
+    # Kea lower-cases an IPv4 hostname it reads (not an IPv6 one).
+    if _has_upper(host_col):
+        host_col = tuple(map(lower_hostname, host_col))
     flag = _FLAG_VALUE
     leases: list[Lease] = []
     append = leases.append
@@ -332,6 +342,12 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
     except ValueError:
         return None
     return leases
+
+
+def _has_upper(column: tuple[str, ...]) -> bool:
+    """Whether any field of a column holds an ASCII capital letter."""
+    joined = "".join(column)
+    return joined != joined.lower() and joined != lower_hostname(joined)
 
 
 def _small(text: str, high: int) -> int:

@@ -26,9 +26,16 @@ Where leased differs from Kea on purpose (each closes a way Kea loses data):
   edited on another system would otherwise lose every row, as Kea's loader
   makes the ``\\r`` part of the last field).
 
-Text is handled as UTF-8; a byte sequence that is not valid UTF-8 (Kea
-writes hostname bytes as they came) is read with U+FFFD in its place, since
-leased keeps hostnames as text.
+Rows are read a field at a time in the order Kea reads them, so that a
+row with several faults, or with too few fields, is reported with the
+reason Kea gives.  As in Kea, an IPv4 hostname is lower-cased when it is
+read (an IPv6 one is not), and an IPv6 hardware address that does not read
+is dropped (logged) rather than the whole row.
+
+Text is UTF-8.  Kea writes hostname bytes as they came, so a file may hold
+bytes that are not UTF-8: each such byte is read as the character with its
+number (Latin-1), which is how Kea's own answers show it (``"\\u00e9"``
+for the byte ``e9``); see :func:`decode_text`.
 
 This module does no I/O: :func:`format_row` and :func:`parse_rows` work on
 strings; :mod:`leased.leasefile` reads and writes files.
@@ -36,6 +43,8 @@ strings; :mod:`leased.leasefile` reads and writes files.
 
 from __future__ import annotations
 
+import codecs
+import logging
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +54,7 @@ import attrs
 import orjson
 
 from leased.model import (
+    MAX_DUID_LEN,
     MAX_HWADDR_LEN,
     MIN_CLIENT_ID_LEN,
     STATE_DECLINED,
@@ -54,9 +64,11 @@ from leased.model import (
     Lease,
     Lease4,
     Lease6,
-    check_duid,
     decode_separated_hex,
     format_ip6,
+    lower_hostname,
+    parse_client_id,
+    parse_duid,
 )
 from leased.wire import render
 
@@ -66,12 +78,17 @@ __all__ = [
     "HeaderError",
     "RowError",
     "Schema",
+    "decode_text",
     "delete_row",
     "escape",
     "format_row",
     "parse_header",
+    "removal",
     "unescape",
 ]
+
+
+LOGGER: Final = logging.getLogger("leased.journal")
 
 
 class HeaderError(ValueError):
@@ -188,7 +205,26 @@ def unescape(text: str) -> str:
         out.append(int(match[1], 16))
         last = match.end()
     out += text[last:].encode()
-    return out.decode("utf-8", "replace")
+    return decode_text(bytes(out))
+
+
+def _bytes_as_latin1(error: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: each byte that is not UTF-8 as Latin-1."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("leased-latin1", _bytes_as_latin1)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes of a lease file: UTF-8, any other byte as Latin-1.
+
+    Kea keeps text as bytes and shows a byte above 0x7f in its answers as
+    ``\\u00XX``, that is as the Latin-1 character; a byte that is not part
+    of valid UTF-8 is read as that same character here.
+    """
+    return data.decode("utf-8", "leased-latin1")
 
 
 # Writing.
@@ -231,14 +267,20 @@ def format_row(lease: Lease) -> str:
     )
 
 
-def delete_row(lease: Lease) -> str:
-    """The row that records the removal of the stored ``lease``.
+def removal(lease: Lease) -> Lease:
+    """The record whose row removes the stored ``lease`` (Kea's delete marker).
 
-    Kea's delete marker: the lease with lifetime 0, so expire is its cltt.
+    It is the lease with lifetime 0 (IPv6: both lifetimes), so its expire is
+    its cltt.
     """
     if isinstance(lease, Lease4):
-        return format_row(attrs.evolve(lease, valid_lft=0))
-    return format_row(attrs.evolve(lease, valid_lft=0, preferred_lft=0))
+        return attrs.evolve(lease, valid_lft=0)
+    return attrs.evolve(lease, valid_lft=0, preferred_lft=0)
+
+
+def delete_row(lease: Lease) -> str:
+    """The row that records the removal of the stored ``lease``."""
+    return format_row(removal(lease))
 
 
 # Reading.
@@ -311,19 +353,53 @@ def _flag(text: str) -> bool:
     raise RowError(_LEXICAL)
 
 
-def _identifier(text: str) -> bytes:
-    # Nearly every identifier has two digits a byte: bytes.fromhex reads
-    # that in one call; anything else takes Kea's slower, stricter path.
+def _pairs(text: str) -> bytes | None:
+    """Bytes written as two hex digits each, joined by colons, or None.
+
+    Nearly every identifier in a file has that form; ``bytes.fromhex``
+    reads it in one call, and anything else takes Kea's slower parsers.
+    """
     if len(text) % 3 == 2 and text.isascii():
         try:
             data = bytes.fromhex(text.replace(":", " "))
         except ValueError:
-            pass
-        else:
-            if len(data) * 3 - 1 == len(text):
-                return data
+            return None
+        if len(data) * 3 - 1 == len(text):
+            return data
+    return None
+
+
+def _hw_address(text: str) -> bytes:
+    """A hardware address (colon-separated hex only, as Kea's reader)."""
+    data = _pairs(text)
+    if data is None:
+        try:
+            data = decode_separated_hex(text, ":")
+        except ValueError as error:
+            raise RowError(str(error)) from None
+    if len(data) > MAX_HWADDR_LEN:
+        raise RowError("address vector size exceeds MAX_HWADDR_LEN")
+    return data
+
+
+def _client_id(text: str) -> bytes:
+    """A client identifier in any form Kea reads (colons, spaces, plain)."""
+    data = _pairs(text)
+    if data is not None and MIN_CLIENT_ID_LEN <= len(data) <= MAX_DUID_LEN:
+        return data
     try:
-        return decode_separated_hex(text, ":")
+        return parse_client_id(text)
+    except ValueError as error:
+        raise RowError(str(error)) from None
+
+
+def _duid(text: str) -> bytes:
+    """A DUID in any form Kea reads (colons, spaces, plain hex)."""
+    data = _pairs(text)
+    if data is not None and len(data) <= MAX_DUID_LEN:
+        return data
+    try:
+        return parse_duid(text)
     except ValueError as error:
         raise RowError(str(error)) from None
 
@@ -334,17 +410,20 @@ _RAW_BYTE_ESCAPE: Final = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([89a-fA-F][0-9a-
 def _user_context(text: str) -> dict[str, Any] | None:
     if not text:
         return None
-    raw = unescape(text).encode()
+    context = unescape(text)
+    raw = context.encode()
     if b"\\u00" in raw:
-        # Kea writes each byte of a non-ASCII character as its own \u00XX;
-        # put the bytes back together before parsing.
+        # Kea writes each byte of a non-ASCII character as its own \u00XX:
+        # put the bytes back together.  Bytes that do not make UTF-8 (Kea
+        # keeps a client's "\u00e9" as the one byte e9) are Latin-1.
         raw = _RAW_BYTE_ESCAPE.sub(lambda m: m[1] + bytes([int(m[2], 16)]), raw)
+        raw = decode_text(raw).encode()
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        value = None
+    except orjson.JSONDecodeError as error:
+        raise RowError(f"user context '{context}' is not valid JSON: {error}") from None
     if not isinstance(value, dict):
-        raise RowError(f"user context '{text}' is not a JSON map")
+        raise RowError(f"user context '{context}' is not a JSON map")
     return value
 
 
@@ -366,16 +445,20 @@ def _ip6_address(text: str) -> int:
         ) from None
 
 
-def _field(fields: list[str], index: int | None, default: str = "") -> str:
-    """A field by column position; ``None`` is a column the file lacks."""
-    if index is None:
-        return default
-    if index >= len(fields):
+def _at(fields: list[str], index: int) -> str:
+    """The field at ``index``; Kea's text when the row is too short."""
+    try:
+        return fields[index]
+    except IndexError:
         raise RowError(
             f"value index '{index}' of the CSV row is out of bounds; maximal "
             f"index is '{len(fields) - 1}'"
-        )
-    return fields[index]
+        ) from None
+
+
+def _field(fields: list[str], index: int | None, default: str = "") -> str:
+    """A field by column position; ``None`` is a column the file lacks."""
+    return default if index is None else _at(fields, index)
 
 
 def row_parser(header: Header) -> Callable[[str], Lease]:
@@ -394,6 +477,14 @@ def row_parser(header: Header) -> Callable[[str], Lease]:
     return _parser6(where, defaults)
 
 
+# The parsers read the fields in the order Kea reads them (so that the first
+# fault found is the one Kea reports): IPv4 address, client id, hardware
+# address, state, then the user context, hostname, FQDN flags, subnet id,
+# expiration and valid lifetime; IPv6 lease type, prefix length (prefixes
+# only), hardware address, subnet id, lifetimes, IAID, DUID, address,
+# expiration, FQDN flags, hostname, state and user context.
+
+
 def _parser4(
     where: Callable[[str], int | None], defaults: dict[str, str]
 ) -> Callable[[str], Lease]:
@@ -407,39 +498,40 @@ def _parser4(
 
     def parse(row: str) -> Lease:
         fields = row.split(",")
-        if len(fields) < 9:
-            _field(fields, 8)
         address = _ip4_address(fields[0])
-        hw = _identifier(fields[1]) if fields[1] else b""
-        if len(hw) > MAX_HWADDR_LEN:
-            raise RowError("address vector size exceeds MAX_HWADDR_LEN")
-        client_id = _identifier(fields[2]) if fields[2] else None
-        if client_id is not None:
-            _check_client_id(client_id)
-        valid = _uint(fields[3])
-        expire = _uint(fields[4], 64)
+        client_id_text = _at(fields, 2)
+        client_id = _client_id(client_id_text) if client_id_text else None
+        hw_text = fields[1]
+        hw = _hw_address(hw_text) if hw_text else b""
         state = _uint(_field(fields, state_at, state_default))
-        hostname = fields[8]
-        lease = Lease4(
-            address=address,
-            hw_address=hw,
-            client_id=client_id,
-            valid_lft=valid,
-            cltt=expire - valid,
-            subnet_id=_uint(fields[5]),
-            fqdn_fwd=_flag(fields[6]),
-            fqdn_rev=_flag(fields[7]),
-            hostname=unescape(hostname) if "&" in hostname else hostname,
-            state=state,
-            user_context=_user_context(_field(fields, context_at)),
-            pool_id=_uint(_field(fields, pool_at, pool_default)),
-        )
         if not hw and client_id is None and state != STATE_DECLINED:
             raise RowError(
                 f"Lease4: {fields[0]}, state: {_state_word(state)} "
                 "has neither hardware address or client id"
             )
-        return lease
+        context = _user_context(_field(fields, context_at))
+        hostname = _at(fields, 8)
+        if "&" in hostname:
+            hostname = unescape(hostname)
+        fqdn_rev = _flag(fields[7])
+        fqdn_fwd = _flag(fields[6])
+        subnet_id = _uint(fields[5])
+        expire = _uint(fields[4], 64)
+        valid = _uint(fields[3])
+        return Lease4(
+            address=address,
+            hw_address=hw,
+            client_id=client_id,
+            valid_lft=valid,
+            cltt=expire - valid,
+            subnet_id=subnet_id,
+            fqdn_fwd=fqdn_fwd,
+            fqdn_rev=fqdn_rev,
+            hostname=lower_hostname(hostname),
+            state=state,
+            user_context=context,
+            pool_id=_uint(_field(fields, pool_at, pool_default)),
+        )
 
     return parse
 
@@ -455,72 +547,76 @@ def _parser6(
     )
     state_default, pool_default = defaults["state"], defaults["pool_id"]
 
+    def hardware(fields: list[str]) -> tuple[bytes | None, int, int]:
+        """The hardware address, its type and source (Kea's defaults)."""
+        try:
+            type_text = _field(fields, hwtype_at)
+            hw_type = _uint(type_text, 16) if type_text else 1
+            hw_text = _field(fields, hw_at)
+            hw = _hw_address(hw_text) if hw_text else b""
+            if not hw:
+                return None, 1, 0
+            source_text = _field(fields, source_at)
+            return hw, hw_type, _uint(source_text) if source_text else 0
+        except RowError as error:
+            LOGGER.warning(
+                "lease file row has an unreadable hardware address, read without one address=%s reason=%s",
+                fields[0],
+                error,
+            )
+            return None, 1, 0
+
     def parse(row: str) -> Lease:
         fields = row.split(",")
-        if len(fields) < 12:
-            _field(fields, 11)
-        address = _ip6_address(fields[0])
-        duid = _identifier(fields[1])
-        valid = _uint(fields[2])
-        expire = _uint(fields[3], 64)
-        lease_type = _uint(fields[6])
+        lease_type = _uint(_at(fields, 6))
         if lease_type >= len(TYPE_NAMES):
             raise RowError(f"invalid lease type {lease_type}")
+        prefix_len = _uint(_at(fields, 8), 8) if lease_type == TYPE_PD else 128
+        hw, hw_type, hw_source = hardware(fields)
+        subnet_id = _uint(fields[4])
+        valid = _uint(fields[2])
+        preferred = _uint(fields[5])
+        iaid = _uint(_at(fields, 7))
+        duid = _duid(fields[1])
+        address = _ip6_address(fields[0])
+        expire = _uint(fields[3], 64)
+        fqdn_fwd = _flag(_at(fields, 9))
+        fqdn_rev = _flag(_at(fields, 10))
+        hostname = _at(fields, 11)
+        if "&" in hostname:
+            hostname = unescape(hostname)
         state = _uint(_field(fields, state_at, state_default))
         if duid == b"\x00" and state != STATE_DECLINED:
             raise RowError("The Empty DUID is only valid for declined leases")
-        if not duid:
-            raise RowError("Empty DUIDs are not allowed")
-        hw_text = _field(fields, hw_at)
-        hw: bytes | None = None
-        if hw_text:
-            try:
-                hw = _identifier(hw_text)
-            except RowError:
-                hw = None  # Kea logs it and goes on without a hardware address
-            if hw is not None and len(hw) > MAX_HWADDR_LEN:
-                hw = None
-        hwtype_text = _field(fields, hwtype_at)
-        source_text = _field(fields, source_at)
-        hostname = fields[11]
         return Lease6(
             address=address,
             type=lease_type,
-            prefix_len=_uint(fields[8], 8) if lease_type == TYPE_PD else 128,
+            prefix_len=prefix_len,
             duid=duid,
-            iaid=_uint(fields[7]),
+            iaid=iaid,
             valid_lft=valid,
-            preferred_lft=_uint(fields[5]),
+            preferred_lft=preferred,
             cltt=expire - valid,
-            subnet_id=_uint(fields[4]),
-            fqdn_fwd=_flag(fields[9]),
-            fqdn_rev=_flag(fields[10]),
-            hostname=unescape(hostname) if "&" in hostname else hostname,
+            subnet_id=subnet_id,
+            fqdn_fwd=fqdn_fwd,
+            fqdn_rev=fqdn_rev,
+            hostname=hostname,
             state=state,
             user_context=_user_context(_field(fields, context_at)),
             hw_address=hw,
-            hw_type=_uint(hwtype_text, 16) if hwtype_text and hw is not None else 1,
-            hw_source=_uint(source_text) if source_text and hw is not None else 0,
+            hw_type=hw_type,
+            hw_source=hw_source,
             pool_id=_uint(_field(fields, pool_at, pool_default)),
         )
 
     return parse
 
 
-def _check_client_id(data: bytes) -> None:
-    """Kea's limits on a client identifier read from a file."""
-    try:
-        check_duid(data)
-    except ValueError as error:
-        raise RowError(str(error)) from None
-    if len(data) < MIN_CLIENT_ID_LEN:
-        raise RowError(
-            f"client-id is too short ({len(data)}), at least {MIN_CLIENT_ID_LEN} is required"
-        )
-
-
 def _state_word(state: int) -> str:
-    return STATE_WORDS[state] if state < len(STATE_WORDS) else str(state)
+    """Kea's word for a state in texts (``unknown (7)`` for others)."""
+    if state < len(STATE_WORDS):
+        return STATE_WORDS[state]
+    return f"unknown ({state})"
 
 
 def parse_rows(
