@@ -34,6 +34,7 @@ and for lease4-write / lease6-write.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -49,6 +50,7 @@ from leased.csvfile import (
     Header,
     HeaderError,
     RowError,
+    decode_text,
     format_row,
     parse_header,
     parse_rows,
@@ -138,6 +140,13 @@ def compaction_running(files: FileSet) -> int | None:
     return pid
 
 
+def older_files(files: FileSet) -> list[Path]:
+    """The files read before the live one, oldest first."""
+    if files.completed.exists():
+        return [files.completed]
+    return [path for path in (files.compacted, files.previous) if path.exists()]
+
+
 def load(files: FileSet, version: int, *, max_row_errors: int = 0) -> Loaded:
     """Read a lease file set into an address-to-lease map, as Kea does.
 
@@ -152,11 +161,7 @@ def load(files: FileSet, version: int, *, max_row_errors: int = 0) -> Loaded:
             that cannot be read.
     """
     loaded = Loaded()
-    if files.completed.exists():
-        inputs = [files.completed]
-    else:
-        inputs = [path for path in (files.compacted, files.previous) if path.exists()]
-    for path in inputs:
+    for path in older_files(files):
         read_into(loaded, path, version, max_row_errors=max_row_errors)
     if files.live.exists():
         read_into(loaded, files.live, version, max_row_errors=max_row_errors, live=True)
@@ -181,7 +186,10 @@ def read_into(
             chunks = _chunks(stream.read, tail := _Tail())
             first = next(chunks, None)
             if not first:
-                return  # empty: Kea (re)creates it with a header
+                # Empty, or nothing but a torn header: Kea (re)creates an
+                # empty live file with a header, and so does the journal.
+                _report_torn(loaded, path, tail, live=live)
+                return
             header_line = first[0]
             chunks = itertools.chain([first[1:]], chunks)
             try:
@@ -197,22 +205,28 @@ def read_into(
             errors = _replay(loaded, chunks, header, path, max_row_errors)
     except OSError as error:
         raise LoadError(f"cannot read lease file {path}: {error.strerror}") from None
-    if tail.torn:
-        if live:
-            loaded.live_end = tail.end
-            LOGGER.warning(
-                "lease file ends in a torn row, which is cut off path=%s offset=%d bytes=%r",
-                path,
-                tail.end,
-                tail.torn[:200],
-            )
-        else:
-            LOGGER.warning(
-                "lease file ends in a torn row, which is skipped path=%s bytes=%r",
-                path,
-                tail.torn[:200],
-            )
+    _report_torn(loaded, path, tail, live=live)
     LOGGER.info("lease file read path=%s bad_rows=%d", path, errors)
+
+
+def _report_torn(loaded: Loaded, path: Path, tail: _Tail, *, live: bool) -> None:
+    """Log a torn last line; for the live file, note where to cut it off."""
+    if not tail.torn:
+        return
+    if live:
+        loaded.live_end = tail.end
+        LOGGER.warning(
+            "lease file ends in a torn row, which is cut off path=%s offset=%d bytes=%r",
+            path,
+            tail.end,
+            tail.torn[:200],
+        )
+    else:
+        LOGGER.warning(
+            "lease file ends in a torn row, which is skipped path=%s bytes=%r",
+            path,
+            tail.torn[:200],
+        )
 
 
 def _replay(
@@ -303,7 +317,7 @@ def _chunks(read: Callable[[int], bytes], tail: _Tail) -> Iterator[list[str]]:
             continue
         rest = data[cut + 1 :]
         offset += cut + 1
-        text = data[: cut + 1].decode("utf-8", "replace")
+        text = decode_text(data[: cut + 1])
         yield text.split("\n")[:-1]
     tail.end = offset
     tail.torn = rest
@@ -314,17 +328,20 @@ def write_leases(
 ) -> int:
     """Write ``leases`` as a fresh lease file at ``path``; return the count.
 
-    The file is truncated first, never appended to (Kea's compactor appends
-    to a leftover output file).  With ``durable`` it is on disk (fsync)
-    before this returns.
+    A file already at ``path`` is removed first, so the content is never
+    appended to an old one (Kea's compactor appends to a leftover output
+    file) and the new file gets leased's mode, whatever the old one had.
+    With ``durable`` it is on disk (fsync) before this returns.
 
     Raises:
         OSError: The file could not be written.
     """
     count = 0
-    # O_NOFOLLOW: a symbolic link planted at this name is refused, so the
-    # daemon never writes through one to a file elsewhere.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    # O_EXCL: a file or symbolic link planted at this name since is refused,
+    # so the daemon never writes through one to a file elsewhere.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
     fd = os.open(path, flags, FILE_MODE)
     try:
         with os.fdopen(
