@@ -14,6 +14,8 @@ RESULT_ERROR = 1
 RESULT_UNSUPPORTED = 2
 RESULT_EMPTY = 3
 RESULT_CONFLICT = 4
+# A server fault that leaves the lease file unusable (lease4-write).
+RESULT_FATAL = 5
 
 
 class LeasedError(Exception):

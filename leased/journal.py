@@ -70,6 +70,9 @@ class LiveFile:
     size: int = 0
     # A failed write whose bytes could not be cut off yet.
     _needs_cut: bool = False
+    # The file was replaced and could not be opened again: every write
+    # tries to open it first (see reopen).
+    _lost: bool = False
     # Counters for group commit: appends made, and appends known on disk.
     appended: int = 0
     synced: int = 0
@@ -128,7 +131,19 @@ class LiveFile:
                 the last whole change.
         """
         if self._fd < 0:
-            raise OSError(errno.EBADF, "the lease file is not open")
+            if not self._lost:
+                raise OSError(errno.EBADF, "the lease file is not open")
+            try:
+                self.open()
+            except OSError as error:
+                LOGGER.critical(
+                    "lease file write failed, the change is refused path=%s reason=%s",
+                    self.path,
+                    error.strerror,
+                )
+                raise
+            self._lost = False
+            LOGGER.warning("lease file writable again path=%s", self.path)
         if self._needs_cut:
             os.ftruncate(self._fd, self.size)
             self._needs_cut = False
@@ -157,7 +172,7 @@ class LiveFile:
         """
         previous = self.files.previous
         try:
-            if self.durable:
+            if self.durable and self._fd >= 0:
                 os.fsync(self._fd)
             os.rename(self.path, previous)
         except OSError as error:
@@ -179,25 +194,35 @@ class LiveFile:
             os.rename(previous, self.path)
             self._fd, self.size = old_fd, old_size
             return False
-        os.close(old_fd)
+        if old_fd >= 0:
+            os.close(old_fd)
+        self._lost = False
         self.synced = self.appended
         return True
 
     def reopen(self) -> None:
         """Open the live file again after it was replaced on disk.
 
+        The old descriptor is closed whatever happens: the file it writes
+        to no longer has the live file's name, and rows written there would
+        not be read at the next start.  If the new file cannot be opened,
+        every change is refused until a later write manages to open it.
+
         Raises:
-            OSError: The new file cannot be opened; the old one stays open.
+            OSError: The new file cannot be opened.
         """
         old_fd = self._fd
         self._fd = -1
+        self.synced = self.appended
         try:
             self.open()
         except OSError:
-            self._fd = old_fd
+            self._lost = True
             raise
-        os.close(old_fd)
-        self.synced = self.appended
+        finally:
+            if old_fd >= 0:
+                os.close(old_fd)
+        self._lost = False
 
     async def sync(self) -> None:
         """Return once every append made so far is on disk.

@@ -27,7 +27,9 @@ second per 300,000 leases).
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
+import itertools
 import logging
 import os
 import time
@@ -38,23 +40,28 @@ import attrs
 import trio
 
 from leased.config import Config
+from leased.csvfile import removal
 from leased.errors import (
     RESULT_EMPTY,
     RESULT_ERROR,
+    RESULT_FATAL,
     RESULT_SUCCESS,
     RESULT_UNSUPPORTED,
 )
 from leased.journal import Journal, LiveFile
 from leased.leasefile import (
     FileSet,
+    Loaded,
     LoadError,
     compaction_running,
     load,
+    older_files,
+    read_into,
     sync_directory,
     write_leases,
 )
 from leased.lfc import start_from_snapshot
-from leased.model import V4, V6, Family
+from leased.model import V4, V6, Family, Lease
 from leased.paths import PathError, resolve
 from leased.table import LeaseTable
 
@@ -288,9 +295,15 @@ class Storage:
         """Write ``table`` to ``name`` in the data directory, as Kea does.
 
         The table goes to ``<file>.tmp<pid>``; an existing ``<file>`` is kept
-        as ``<file>.bak<pid>``; the temporary file then takes its name.  When
-        ``<file>`` is the family's live file, the journal goes on in the new
-        file.
+        as ``<file>.bak<pid>``; the temporary file then takes its name.
+
+        When ``<file>`` is the family's live file, the journal goes on in
+        the new file.  The new live file is read after ``F.completed`` (or
+        ``F.2`` and ``F.1``) at the next start, so it begins with a delete
+        row for each lease those files hold that the table no longer has
+        (Kea's dump lacks these, and such a lease comes back at the next
+        start).  A running compaction is waited for first, since its output
+        becomes one of those files.
 
         Returns the result and text of the answer.
         """
@@ -298,36 +311,22 @@ class Storage:
             path = resolve(name, self.directory)
         except PathError as error:
             return RESULT_ERROR, f"'filename' parameter is invalid: {error}"
+        refused = self._refused_target(family, path)
+        if refused is not None:
+            return RESULT_ERROR, f"'filename' parameter is invalid: {refused}"
         owner = self.families.get(family.version)
-        others = [
-            member
-            for files in self.families.values()
-            for member in (
-                files.files.previous,
-                files.files.compacted,
-                files.files.output,
-                files.files.completed,
-                files.files.pid,
-            )
-        ]
-        if path in others:
-            return (
-                RESULT_ERROR,
-                f"'filename' parameter is invalid: '{path}' is a file of lease file compaction",
-            )
-        live_paths = {f.files.live: f for f in self.families.values()}
-        if path in live_paths and live_paths[path].family != family:
-            return (
-                RESULT_ERROR,
-                f"'filename' parameter is invalid: '{path}' is the other family's lease file",
-            )
+        live = owner is not None and path == owner.files.live
         pid = os.getpid()
         temporary = path.with_name(f"{path.name}.tmp{pid}")
         backup = path.with_name(f"{path.name}.bak{pid}")
         try:
+            removed: list[Lease] = []
+            if owner is not None and live:
+                removed = self._removed_since_older_files(owner, table)
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
-            write_leases(temporary, table.in_address_order(), family.version)
+            leases = itertools.chain(map(removal, removed), table.in_address_order())
+            write_leases(temporary, leases, family.version)
             with contextlib.suppress(FileNotFoundError):
                 backup.unlink()
             if path.is_symlink():
@@ -338,12 +337,13 @@ class Storage:
                 os.link(path, backup)
             os.replace(temporary, path)
             sync_directory(path)
-        except OSError as error:
+        except (OSError, LoadError) as error:
             with contextlib.suppress(OSError):
                 temporary.unlink()
-            LOGGER.error("lease dump failed path=%s reason=%s", path, error.strerror)
-            return RESULT_ERROR, f"cannot write '{path}': {error.strerror}"
-        if owner is not None and path == owner.files.live:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            LOGGER.error("lease dump failed path=%s reason=%s", path, reason)
+            return RESULT_ERROR, f"cannot write '{path}': {reason}"
+        if owner is not None and live:
             try:
                 owner.live.reopen()
             except OSError as error:
@@ -353,11 +353,52 @@ class Storage:
                     error.strerror,
                 )
                 return (
-                    5,
-                    f"Fatal issue: lease file '{path}' is broken: {error.strerror}",
+                    RESULT_FATAL,
+                    f"Fatal issue: lease file '{path}' is broken: {error.strerror}. "
+                    f"See backup '{backup}' or dump '{path}' files which can "
+                    "still contain leases.",
                 )
         LOGGER.info("leases written path=%s leases=%d", path, len(table))
         return RESULT_SUCCESS, f"{family.word} lease database into '{path}'."
+
+    def _refused_target(self, family: Family, path: Path) -> str | None:
+        """Why a dump must not go to ``path`` (a file of the lease files)."""
+        for files in self.families.values():
+            members = files.files
+            if path in (
+                members.previous,
+                members.compacted,
+                members.output,
+                members.completed,
+                members.pid,
+            ):
+                return f"'{path}' is a file of lease file compaction"
+            if path == members.live and files.family != family:
+                return f"'{path}' is the other family's lease file"
+        return None
+
+    def _removed_since_older_files(
+        self, owner: FamilyFiles, table: LeaseTable
+    ) -> list[Lease]:
+        """Leases the files before the live one hold and the table has not.
+
+        Raises:
+            OSError: A compaction still runs after a while.
+            LoadError: Those files cannot be read.
+        """
+        deadline = time.monotonic() + COMPACTION_WAIT
+        while not _compaction_over(owner):
+            if time.monotonic() > deadline:
+                raise OSError(errno.EBUSY, "a lease file compaction is running")
+            time.sleep(REAP_POLL)
+        older = Loaded()
+        for path in older_files(owner.files):
+            read_into(older, path, owner.family.version)
+        return [
+            lease
+            for address, lease in older.leases.items()
+            if table.get(address) is None
+        ]
 
     # Shutdown.
 
@@ -379,6 +420,22 @@ class Storage:
                 COMPACTION_LOGGER.warning(
                     "compaction still running, left to finish on its own pid=%d", pid
                 )
+
+
+def _compaction_over(family: FamilyFiles) -> bool:
+    """Whether no compaction runs on the family's files now.
+
+    The daemon's own compaction child is checked without reaping it (the
+    reaping task does that), so that a child that has ended, however it
+    ended, counts as over even before it is reaped.
+    """
+    if family.child is not None:
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        try:
+            return os.waitid(os.P_PID, family.child, flags) is not None
+        except ChildProcessError:
+            return True
+    return compaction_running(family.files) is None
 
 
 async def _wait_child(pid: int) -> int:
