@@ -17,8 +17,9 @@ and leased can each finish what the other started:
    ``F.output`` (truncated first: Kea's compactor appends to a leftover
    one, gluing a torn row to its first new row), synced to disk, and
    renamed ``F.completed``.
-4. ``F.2`` and ``F.1`` are removed and ``F.completed`` becomes ``F.2``; the
-   directory is synced after each rename, and ``F.pid`` is removed.
+4. ``F.2`` and ``F.1`` are removed (and a leftover ``F.output``, when
+   ``F.completed`` was already there) and ``F.completed`` becomes ``F.2``;
+   the directory is synced after each rename, and ``F.pid`` is removed.
 
 A crash at any point leaves "``F.completed``, or ``F.2`` then ``F.1``,
 then ``F``" holding every lease, which is what start-up loads.
@@ -103,6 +104,11 @@ def finish(
         written = write_leases(files.output, leases(), version, durable=True)
         os.rename(files.output, files.completed)
         sync_directory(files.completed)
+    else:
+        # An output beside a finished one is what a run killed while
+        # writing left behind; nothing reads it.
+        with contextlib.suppress(FileNotFoundError):
+            files.output.unlink()
     for path in (files.compacted, files.previous):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

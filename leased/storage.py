@@ -125,6 +125,9 @@ class Storage:
     upgrade: list[int] = attrs.field(factory=list)
     # Lease file names may lie outside the data directory (option -X).
     anywhere: bool = False
+    # Families whose files hold a compaction left unfinished (by leased or
+    # by Kea): it is finished as soon as the daemon runs.
+    unfinished: list[int] = attrs.field(factory=list)
     _nursery: trio.Nursery | None = None
 
     # Compaction.
@@ -141,6 +144,9 @@ class Storage:
             )
         versions = [version] if version is not None else list(self.families)
         outcomes = [self._compact_one(self.families[v]) for v in versions]
+        # As newest Kea does, the periodic compaction counts anew from now.
+        for v in versions:
+            self._start_timer(self.families[v])
         if "started" in outcomes:
             return RESULT_SUCCESS, "kea-lfc started"
         if "failed" in outcomes:
@@ -210,6 +216,14 @@ class Storage:
             for version in self.upgrade:
                 COMPACTION_LOGGER.warning(
                     "lease file has an older format, compacting it to upgrade path=%s",
+                    self.families[version].files.live,
+                )
+                self._compact_one(self.families[version])
+            for version in self.unfinished:
+                if version in self.upgrade:
+                    continue  # that compaction finishes it too
+                COMPACTION_LOGGER.info(
+                    "unfinished compaction found, finishing it path=%s",
                     self.families[version].files.live,
                 )
                 self._compact_one(self.families[version])
@@ -473,6 +487,7 @@ def open_storage(
     """
     families: dict[int, FamilyFiles] = {}
     upgrade: list[int] = []
+    unfinished: list[int] = []
     for family in (V4, V6):
         version = family.version
         try:
@@ -493,6 +508,8 @@ def open_storage(
         database = family_config.lease_database
         files = FileSet.of(path)
         _wait_for_compaction(files)
+        if files.unfinished():
+            unfinished.append(version)
         started = time.monotonic()
         table = tables[version]
         # Millions of new objects would set off the cyclic collector again
@@ -532,7 +549,9 @@ def open_storage(
     # millions of objects (a pause of a good part of a second per million).
     gc.freeze()
     journal = Journal({version: f.live for version, f in families.items()})
-    return Storage(directory, families, journal, upgrade, anywhere)
+    return Storage(
+        directory, families, journal, upgrade, anywhere, unfinished=unfinished
+    )
 
 
 def _wait_for_compaction(files: FileSet) -> None:
