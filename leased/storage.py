@@ -19,9 +19,11 @@ once at start-up when a file had an older header), and
 ``State.storage``; they are the only handlers with effects outside the
 tables, and they answer from what these methods report.
 
-Known shortcoming: ``lease4-write`` / ``lease6-write`` write the file in the
-event loop, so other commands wait while a large table is written (about a
-second per 300,000 leases).
+Limitation: ``lease4-write`` / ``lease6-write`` write the file in the event
+loop, so other commands wait while a large table is written (about a second
+per 300,000 leases); onto the live file they also wait while the older files
+are read and a running compaction ends.  Moving the dump to a worker thread
+on a snapshot of the table would lift this.
 """
 
 from __future__ import annotations
