@@ -13,8 +13,9 @@ each family map it uses:
   7200 and 3600 seconds);
 - ``control-socket`` (``socket-type`` unix, ``socket-name``) and the newer
   ``control-sockets`` list;
-- ``lease-database`` (memfile) and ``dhcp-ddns``, kept for the parts of the
-  daemon that use them;
+- ``lease-database`` (memfile);
+- ``dhcp-ddns`` and the ``ddns-*`` parameters of each scope, read by
+  :mod:`leased.config_ddns` for DNS updates;
 - ``statistic-default-sample-count`` and ``statistic-default-sample-age``,
   the sample limits of the family's statistics.
 
@@ -41,7 +42,9 @@ import attrs
 import netaddr
 
 from leased import kea_json
+from leased.config_ddns import USED_PARAMS, DhcpDdns, read_ddns_params, read_dhcp_ddns
 from leased.errors import ConfigError
+from leased.ncr import DdnsSettings
 from leased.protocol import BatchStart, FramingError, Request, RequestReader
 
 DEFAULT_VALID_LIFETIME: Final = 7200
@@ -61,6 +64,7 @@ _FAMILY_KEYS: Final = {
         "expired-leases-processing",
         "statistic-default-sample-count",
         "statistic-default-sample-age",
+        *USED_PARAMS,
     },
     6: {
         "subnet6",
@@ -74,9 +78,16 @@ _FAMILY_KEYS: Final = {
         "expired-leases-processing",
         "statistic-default-sample-count",
         "statistic-default-sample-age",
+        *USED_PARAMS,
     },
 }
-_NETWORK_KEYS: Final = {"name", "valid-lifetime", "preferred-lifetime", "client-class"}
+_NETWORK_KEYS: Final = {
+    "name",
+    "valid-lifetime",
+    "preferred-lifetime",
+    "client-class",
+    *USED_PARAMS,
+}
 _SUBNET_KEYS: Final = {
     "id",
     "subnet",
@@ -85,6 +96,7 @@ _SUBNET_KEYS: Final = {
     "valid-lifetime",
     "preferred-lifetime",
     "client-class",
+    *USED_PARAMS,
 }
 
 
@@ -107,6 +119,8 @@ class Subnet:
             ``pools`` (0 where none is set, as in Kea).
         pd_pool_ids: The ``pool-id`` of each prefix pool.
         shared_network: The name of the shared network holding it, if any.
+        ddns: Its DNS-update parameters (``ddns-*``), inherited from the
+            shared network and the global scope.
     """
 
     id: int
@@ -121,6 +135,7 @@ class Subnet:
     shared_network: str | None = None
     pool_ids: tuple[int, ...] = ()
     pd_pool_ids: tuple[int, ...] = ()
+    ddns: DdnsSettings = attrs.field(factory=DdnsSettings)
 
     def contains(self, address: int, bits: int) -> bool:
         """True when ``address`` lies in the subnet's prefix."""
@@ -180,13 +195,15 @@ class FamilyConfig:
     version: int
     subnets: tuple[Subnet, ...]
     lease_database: LeaseDatabase
-    dhcp_ddns: dict[str, Any] | None = None
+    dhcp_ddns: DhcpDdns = attrs.field(factory=DhcpDdns)
     expired_leases: ExpiredLeases = attrs.field(factory=ExpiredLeases)
     # ``statistic-default-sample-count`` and ``-age``, when set.
     sample_count: int | None = None
     sample_age: int | None = None
     # The control sockets this family's own map names.
     socket_paths: tuple[str, ...] = ()
+    # The global ``ddns-*`` parameters (subnets carry their own).
+    ddns: DdnsSettings = attrs.field(factory=DdnsSettings)
     by_id: dict[int, Subnet] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -203,6 +220,15 @@ class FamilyConfig:
     def subnet(self, subnet_id: int) -> Subnet | None:
         """The subnet with this id, if configured."""
         return self.by_id.get(subnet_id)
+
+    def ddns_settings(self, subnet_id: int) -> DdnsSettings:
+        """The DNS-update parameters of a subnet, or the global ones.
+
+        A lease whose subnet is no longer configured gets the global
+        parameters (Kea 2.2 falls back to its built-in defaults there).
+        """
+        subnet = self.by_id.get(subnet_id)
+        return subnet.ddns if subnet is not None else self.ddns
 
     def select_subnet(self, address: int) -> Subnet | None:
         """Pick the subnet for an address as Kea's lease commands do.
@@ -526,6 +552,17 @@ def _family(
         ),
     }
 
+    # DNS updates: the ``dhcp-ddns`` map, then the global ``ddns-*`` values
+    # (over any older spelling of them inside ``dhcp-ddns``, as in Kea).
+    dhcp_ddns = DhcpDdns()
+    if "dhcp-ddns" in section:
+        dhcp_ddns, moved = read_dhcp_ddns(section["dhcp-ddns"], f"{where}/dhcp-ddns")
+        moved_where = f"{where}/dhcp-ddns"
+        global_ddns = read_ddns_params(moved, moved_where, DdnsSettings())
+    else:
+        global_ddns = DdnsSettings()
+    inherited["ddns"] = read_ddns_params(section, where, global_ddns)
+
     # Gather the subnets with the lifetimes they inherit, then number those
     # without an id and check that ids and prefixes are unique.
     found: list[tuple[dict[str, Any], str, dict[str, Any], str | None]] = []
@@ -551,6 +588,7 @@ def _family(
             n_inherited["client-class"] = _string(
                 network["client-class"], f"{n_where}/client-class"
             )
+        n_inherited["ddns"] = read_ddns_params(network, n_where, inherited["ddns"])
         items = _list(network.get(subnet_key, []), f"{n_where}/{subnet_key}")
         for index, item in enumerate(items):
             found.append((item, f"{n_where}/{subnet_key}[{index}]", n_inherited, name))
@@ -579,9 +617,8 @@ def _family(
         lease_database=_lease_database(
             section.get("lease-database"), f"{where}/lease-database"
         ),
-        dhcp_ddns=_map(section["dhcp-ddns"], f"{where}/dhcp-ddns")
-        if "dhcp-ddns" in section
-        else None,
+        dhcp_ddns=dhcp_ddns,
+        ddns=inherited["ddns"],
         expired_leases=_expired_leases(
             section.get("expired-leases-processing"),
             f"{where}/expired-leases-processing",
@@ -679,6 +716,7 @@ def _subnet(
         shared_network=network_name,
         pool_ids=_pool_ids(item.get("pools", []), f"{where}/pools"),
         pd_pool_ids=_pool_ids(item.get("pd-pools", []), f"{where}/pd-pools"),
+        ddns=read_ddns_params(item, where, parent["ddns"]),
     )
 
 
