@@ -20,6 +20,7 @@ import trio
 from leased import __version__
 from leased import config as config_module
 from leased.commands import build_registry
+from leased.ddns import DdnsSetupError, DnsUpdates
 from leased.engine import Engine, State
 from leased.errors import ConfigError
 from leased.paths import PathError, data_directory
@@ -211,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         LOGGER.error("cannot load lease files reason=%s", error)
         return EXIT_CONFIG
     state.storage = storage
+    try:
+        state.ddns = DnsUpdates.open(loaded)
+    except DdnsSetupError as error:
+        LOGGER.error("cannot start dns updates reason=%s", error)
+        storage.close()
+        return EXIT_CONFIG
     engine = Engine(state, build_registry(), journal=storage.journal)
     Statistics.attach(engine)
     server = Server(
@@ -219,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     reclaimer = Reclaimer(engine)
     state.reclaimer = reclaimer
     server.background.append(reclaimer.run)
+    server.background.append(state.ddns.run)
     reloader = Reloader(state, storage, server, notifier)
     state.reload = server.reload = reloader
     block_stop_signals()

@@ -46,6 +46,7 @@ from leased.errors import (
     StorageError,
 )
 from leased.model import V4, V6, Family, Lease
+from leased.ncr import NameChangeRequest
 from leased.table import LeaseTable
 
 LOGGER: Final = logging.getLogger("leased.commands")
@@ -72,11 +73,20 @@ class Change:
 
 
 @attrs.frozen
+class DnsRequest:
+    """A NameChangeRequest a command asks for, queued once it has committed."""
+
+    family: Family
+    request: NameChangeRequest
+
+
+@attrs.frozen
 class Outcome:
-    """What a handler decided: the answer and the changes it implies."""
+    """What a handler decided: the answer, the changes, the DNS requests."""
 
     answer: dict[str, Any]
     changes: Sequence[Change] = ()
+    dns: Sequence[DnsRequest] = ()
 
 
 class Journal(Protocol):
@@ -110,8 +120,9 @@ class State:
     # Reclaims expired leases (``leased.reclaim.Reclaimer``), for
     # leases-reclaim; ``None`` in core tests.
     reclaimer: Any = None
-    # The DNS update queue (``queue_add``/``queue_remove(family, lease)``);
-    # ``None`` while DNS updates are off.
+    # The DNS update queues (``leased.ddns.DnsUpdates``: ``enabled``,
+    # ``has_room``, ``submit``, ``queue_remove(family, lease)``); ``None``
+    # in core tests without them.
     ddns: Any = None
     # The lease statistics (``leased.stats.Statistics``), fed by an engine
     # observer; ``None`` in core tests that do not attach them.
@@ -187,6 +198,10 @@ class Engine:
             outcome = handler(self.state, arguments)
             if outcome.changes:
                 self.commit(outcome.changes)
+            # DNS requests leave only for changes that were made.
+            if outcome.dns and self.state.ddns is not None:
+                for dns in outcome.dns:
+                    self.state.ddns.submit(dns.family, dns.request)
         except LeasedError as error:
             LOGGER.debug("command failed command=%s reason=%s", name, error)
             return answer(error.result, str(error))

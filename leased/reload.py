@@ -2,10 +2,12 @@
 
 A reload reads the configuration file the daemon was started with, checks
 all of it, and only then switches to it: subnets, lifetimes, DNS settings
-(``dhcp-ddns``), the compaction interval, durable writes and the connection
-limits take effect for the next command; no lease and no connection is
-dropped.  A file that does not load, or that changes what only a restart
-can change, is refused with its error and the running configuration stays.
+(``dhcp-ddns`` and ``ddns-*``; requests already queued move to a changed
+server, or are dropped when updates are turned off, see :mod:`leased.ddns`),
+the compaction interval, durable writes and the connection limits take
+effect for the next command; no lease and no connection is dropped.  A
+file that does not load, or that changes what only a restart can change, is
+refused with its error and the running configuration stays.
 
 Only a restart changes: the lease files (``persist``, ``name``) and the
 control sockets.  Leases in subnets the new configuration no longer has
@@ -21,6 +23,7 @@ from typing import Final
 import attrs
 
 from leased import config as config_module
+from leased.ddns import DdnsSetupError
 from leased.engine import State
 from leased.errors import RESULT_ERROR, RESULT_SUCCESS, ConfigError
 from leased.server import Limits, Server
@@ -56,7 +59,9 @@ class Reloader:
             new = config_module.load(path)
             self.storage.check_reload(new)
             limits = Limits(**new.limits)
-        except (ConfigError, StorageSetupError) as error:
+            # Last: a new DNS update sender socket, if the addresses changed.
+            dns_plan = self.state.ddns.prepare(new) if self.state.ddns else None
+        except (ConfigError, StorageSetupError, DdnsSetupError) as error:
             LOGGER.error("configuration reload refused reason=%s", error)
             return RESULT_ERROR, f"Config reload failed: {error}"
         old = self.state.config
@@ -66,6 +71,8 @@ class Reloader:
                 ",".join(socket.path for socket in new.sockets),
             )
         self.storage.reconfigure(new)
+        if dns_plan is not None:
+            self.state.ddns.switch(new, dns_plan)
         self.server.limits = limits
         self.state.config = new
         self.state.reloaded = time.monotonic()
