@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from leased.commands import control, files, leases, reclaim, statistics
+from leased.commands import control, ddns, files, leases, reclaim, statistics
 from leased.engine import Handler
 from leased.model import V4, V6
 
@@ -31,6 +31,7 @@ def build_registry() -> dict[str, Handler]:
         registry[f"lease{v}-get-by-state"] = partial(leases.lease_get_by_state, family)
         registry[f"lease{v}-wipe"] = partial(leases.lease_wipe, family)
         registry[f"lease{v}-write"] = partial(files.lease_write, family)
+        registry[f"lease{v}-resend-ddns"] = partial(ddns.lease_resend_ddns, family)
     registry["lease4-get-by-hw-address"] = partial(leases.lease4_get_by_hw_address, V4)
     registry["lease4-get-by-client-id"] = partial(leases.lease4_get_by_client_id, V4)
     registry["lease6-get-by-duid"] = partial(leases.lease6_get_by_duid, V6)

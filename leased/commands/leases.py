@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from leased.commands.ddns import removal
 from leased.commands.params import (
     QUERY_ADDRESS,
     QUERY_CLIENT_ID,
@@ -214,12 +215,12 @@ def lease_del(family: Family, state: State, args: Any) -> Outcome:
     lease = _find(family, state, query, "Delete")
     if lease is None:
         return Outcome(answer(RESULT_EMPTY, f"{family.word} lease not found."))
-    # Limitation: "update-ddns" is read and checked but no DNS removal is
-    # sent yet, as if DNS updates were disabled (Kea reports no error then
-    # either).  DNS updates come with the DDNS part of the daemon.
+    # With "update-ddns", the removal of the lease's DNS entries is queued
+    # once the delete is committed (nothing when updates are off).
     return Outcome(
         answer(RESULT_SUCCESS, f"{family.word} lease deleted."),
         [Change(family, lease, None)],
+        dns=removal(state, family, lease) if query.update_ddns else (),
     )
 
 

@@ -57,8 +57,8 @@ PREFIX = "Error during command processing: "
         ({"command": "foo"}, {"result": 2, "text": "'foo' command not supported."}),
         ({"command": ""}, {"result": 2, "text": "'' command not supported."}),
         (
-            {"command": "lease4-resend-ddns"},
-            {"result": 2, "text": "'lease4-resend-ddns' command not supported."},
+            {"command": "ha-heartbeat"},
+            {"result": 2, "text": "'ha-heartbeat' command not supported."},
         ),
     ],
 )
