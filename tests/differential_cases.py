@@ -180,6 +180,31 @@ def copy_json(value: Any) -> Any:
 CONFIGS["persist"] = _with_lease_files(CONFIGS["fixture"])
 
 
+def _with_dns_updates(config: dict[str, Any], enable: bool) -> dict[str, Any]:
+    """Copy ``config`` with a ``dhcp-ddns`` map in each family.
+
+    With updates on, the suite points ``server-port`` at a UDP socket of its
+    own per server (Kea per family, leased) and compares what arrives there.
+    Subnets 88 and 99 turn conflict resolution off, which the requests show.
+    """
+    copy: dict[str, Any] = copy_json(config)
+    for family in (4, 6):
+        section = copy[f"Dhcp{family}"]
+        section["dhcp-ddns"] = {"enable-updates": enable}
+        if enable:
+            section["dhcp-ddns"].update(
+                {"server-ip": "127.0.0.1", "server-port": 0, "sender-ip": "127.0.0.1"}
+            )
+        section["ddns-qualifying-suffix"] = "example.org"
+        section[f"subnet{family}"][1]["ddns-use-conflict-resolution"] = False
+    return copy
+
+
+# The fixture with DNS updates on (requests captured) and with them off.
+CONFIGS["ddns"] = _with_dns_updates(CONFIGS["fixture"], True)
+CONFIGS["ddns-off"] = _with_dns_updates(CONFIGS["fixture"], False)
+
+
 @attrs.frozen
 class Step:
     """One request of a case and the result code Kea gives it."""
@@ -198,6 +223,8 @@ class Step:
     # Statistics are compared by their newest sample unless this asks for
     # every sample (see test_differential.normalise).
     history: bool = False
+    # NameChangeRequests Kea sends for this step (None: not captured).
+    ncrs: int | None = None
 
 
 @attrs.frozen
@@ -235,16 +262,18 @@ def deliberate(step: Step, leased: Any, why: str, *, to_kea: bool = True) -> Ste
     return attrs.evolve(step, leased=leased, why=why, to_kea=to_kea)
 
 
-# resend-ddns comes with leased's DNS updates; until then leased answers it
-# as a command it does not know.  Kea 2.2's answers are still recorded.
-NOT_YET4 = {"result": 2, "text": "'lease4-resend-ddns' command not supported."}
-NOT_YET6 = {"result": 2, "text": "'lease6-resend-ddns' command not supported."}
+def d(result: int | None, ncrs: int, command: str, arguments: Any = ABSENT) -> Step:
+    """A command step that makes Kea send ``ncrs`` NameChangeRequests.
+
+    Only meaningful on a configuration with DNS updates on (``ddns``): the
+    requests both servers send are then captured and compared too.
+    """
+    return Step(result, command, arguments, ncrs=ncrs)
 
 
-def not_yet(step: Step) -> Step:
-    """A resend-ddns step that leased answers with result 2 for now."""
-    expected = NOT_YET4 if step.command.startswith("lease4") else NOT_YET6
-    return deliberate(step, expected, "DNS updates are not built yet")
+# resend-ddns without arguments kills Kea 2.2; leased answers an error.
+NO_ARGUMENTS = {"result": 1, "text": "no parameters specified for the command"}
+CRASH = "Kea 2.2 aborts on resend-ddns without arguments; leased answers an error"
 
 
 # Identifiers used throughout.
@@ -855,19 +884,15 @@ V4_RESEND_DDNS = Case(
     4,
     (
         c(0, "lease4-add", lease4("192.0.2.1", hostname="h.example.", fqdn_fwd=True)),
-        not_yet(c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.1"})),
-        not_yet(c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.99"})),
-        not_yet(c(1, "lease4-resend-ddns", {})),
-        not_yet(c(1, "lease4-resend-ddns", {"ip-address": 1})),
-        not_yet(c(1, "lease4-resend-ddns", {"ip-address": "bogus"})),
-        not_yet(c(1, "lease4-resend-ddns", {"ip-address": "2001:db8:1::1"})),
-        deliberate(
-            c(None, "lease4-resend-ddns"),
-            NOT_YET4,
-            "Kea 2.2 aborts on resend-ddns without arguments; leased answers an error",
-            to_kea=False,
-        ),
-        c(0, "lease4-get-all"),
+        c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.1"}),
+        c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.99"}),
+        c(1, "lease4-resend-ddns", {}),
+        c(1, "lease4-resend-ddns", {"ip-address": 1}),
+        c(1, "lease4-resend-ddns", {"ip-address": "bogus"}),
+        c(1, "lease4-resend-ddns", {"ip-address": "2001:db8:1::1"}),
+        c(0, "lease4-del", {"ip-address": "192.0.2.1", "update-ddns": True}),
+        deliberate(c(None, "lease4-resend-ddns"), NO_ARGUMENTS, CRASH, to_kea=False),
+        c(3, "lease4-get-all"),
     ),
 )
 
@@ -1823,17 +1848,13 @@ V6_RESEND_DDNS = Case(
             "lease6-add",
             lease6("2001:db8:1::1", hostname="h.example.", fqdn_fwd=True),
         ),
-        not_yet(c(1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::1"})),
-        not_yet(c(1, "lease6-resend-ddns", {})),
-        not_yet(c(1, "lease6-resend-ddns", {"ip-address": ["2001:db8:1::1"]})),
-        not_yet(c(1, "lease6-resend-ddns", {"ip-address": "192.0.2.1"})),
-        deliberate(
-            c(None, "lease6-resend-ddns"),
-            NOT_YET6,
-            "Kea 2.2 aborts on resend-ddns without arguments; leased answers an error",
-            to_kea=False,
-        ),
-        c(0, "lease6-get-all"),
+        c(1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::1"}),
+        c(1, "lease6-resend-ddns", {}),
+        c(1, "lease6-resend-ddns", {"ip-address": ["2001:db8:1::1"]}),
+        c(1, "lease6-resend-ddns", {"ip-address": "192.0.2.1"}),
+        c(0, "lease6-del", {"ip-address": "2001:db8:1::1", "update-ddns": True}),
+        deliberate(c(None, "lease6-resend-ddns"), NO_ARGUMENTS, CRASH, to_kea=False),
+        c(3, "lease6-get-all"),
     ),
 )
 
@@ -2395,6 +2416,289 @@ STATS6 = Case(
     config="stats",
 )
 
+# --------------------------------------------------------------------------
+# DNS updates: the NameChangeRequests are compared as well as the answers.
+
+RFC4361 = "ff:00:00:00:01:00:01:02:03"
+BAD_NAME = (
+    "Kea 2.2 answers 'NCR generated' for a hostname that is no DNS name but "
+    "sends nothing; leased says the request was not generated"
+)
+
+V4_DDNS = Case(
+    "v4_ddns",
+    4,
+    (
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4(
+                "192.0.2.1",
+                client_id=CID2,
+                hostname="myhost.example.com.",
+                fqdn_fwd=True,
+                fqdn_rev=True,
+                valid_lft=1000,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4(
+                "192.0.2.2",
+                hostname="hw.example.com.",
+                fqdn_fwd=True,
+                valid_lft=7200,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4(
+                "192.0.2.3",
+                client_id=RFC4361,
+                hostname="Duid.Example.COM",
+                fqdn_rev=True,
+                valid_lft=5000,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4("192.0.2.4", hostname="noflags.example.com.", expire=EXPIRE),
+        ),
+        d(0, 0, "lease4-add", lease4("192.0.2.5", expire=EXPIRE)),
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4(
+                "192.0.3.1",
+                hostname="other.example.net.",
+                fqdn_fwd=True,
+                fqdn_rev=True,
+                valid_lft=9000,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease4-add",
+            lease4(
+                "192.0.2.6", hostname="a..example.com", fqdn_fwd=True, expire=EXPIRE
+            ),
+        ),
+        d(0, 1, "lease4-resend-ddns", {"ip-address": "192.0.2.1"}),
+        d(0, 1, "lease4-resend-ddns", {"ip-address": "192.0.2.2"}),
+        d(0, 1, "lease4-resend-ddns", {"ip-address": "192.0.2.3"}),
+        d(0, 1, "lease4-resend-ddns", {"ip-address": "192.0.3.1"}),
+        d(1, 0, "lease4-resend-ddns", {"ip-address": "192.0.2.4"}),
+        d(1, 0, "lease4-resend-ddns", {"ip-address": "192.0.2.5"}),
+        d(3, 0, "lease4-resend-ddns", {"ip-address": "192.0.2.99"}),
+        deliberate(
+            d(0, 0, "lease4-resend-ddns", {"ip-address": "192.0.2.6"}),
+            {"result": 1},
+            BAD_NAME,
+        ),
+        d(1, 0, "lease4-resend-ddns", {}),
+        d(1, 0, "lease4-resend-ddns", {"ip-address": 1}),
+        d(1, 0, "lease4-resend-ddns", {"ip-address": "bogus"}),
+        d(1, 0, "lease4-resend-ddns", {"ip-address": "2001:db8:1::1"}),
+        *[d(1, 0, "lease4-resend-ddns", value) for value in NON_MAPS],
+        deliberate(d(None, 0, "lease4-resend-ddns"), NO_ARGUMENTS, CRASH, to_kea=False),
+        d(0, 1, "lease4-del", {"ip-address": "192.0.2.1", "update-ddns": True}),
+        d(3, 0, "lease4-del", {"ip-address": "192.0.2.1", "update-ddns": True}),
+        d(0, 0, "lease4-del", {"ip-address": "192.0.2.4", "update-ddns": True}),
+        d(0, 0, "lease4-del", {"ip-address": "192.0.2.5", "update-ddns": True}),
+        d(
+            0,
+            1,
+            "lease4-del",
+            {
+                "identifier-type": "client-id",
+                "identifier": RFC4361,
+                "subnet-id": 44,
+                "update-ddns": True,
+            },
+        ),
+        d(
+            0,
+            1,
+            "lease4-del",
+            {
+                "identifier-type": "hw-address",
+                "identifier": HW1,
+                "subnet-id": 88,
+                "update-ddns": True,
+            },
+        ),
+        d(0, 0, "lease4-del", {"ip-address": "192.0.2.2", "update-ddns": False}),
+        d(0, 0, "lease4-get-all"),
+    ),
+    config="ddns",
+)
+
+V4_DDNS_OFF = Case(
+    "v4_ddns_off",
+    4,
+    (
+        c(0, "lease4-add", lease4("192.0.2.1", hostname="h.example.", fqdn_fwd=True)),
+        c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.1"}),
+        c(1, "lease4-resend-ddns", {"ip-address": "192.0.2.99"}),
+        c(1, "lease4-resend-ddns", {"ip-address": "bogus"}),
+        c(0, "lease4-del", {"ip-address": "192.0.2.1", "update-ddns": True}),
+        c(3, "lease4-get-all"),
+    ),
+    config="ddns-off",
+)
+
+V6_DDNS = Case(
+    "v6_ddns",
+    6,
+    (
+        d(
+            0,
+            0,
+            "lease6-add",
+            lease6(
+                "2001:db8:1::10",
+                duid="77:77:77:77",
+                hostname="v6.example.com.",
+                fqdn_fwd=True,
+                fqdn_rev=True,
+                valid_lft=7200,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease6-add",
+            lease6(
+                "2001:db8:1::11",
+                iaid=7,
+                hostname="fwd.example.com.",
+                fqdn_fwd=True,
+                valid_lft=600,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease6-add",
+            lease6(
+                "2001:db8:2::12",
+                hostname="nat.example.net.",
+                fqdn_rev=True,
+                valid_lft=9000,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease6-add",
+            lease6(
+                "2001:db8:1::13", iaid=8, hostname="noflags.example.com.", expire=EXPIRE
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease6-add",
+            lease6(
+                "2001:db8:1::14",
+                type="IA_TA",
+                iaid=9,
+                subnet_id=66,
+                hostname="ta.example.com.",
+                fqdn_fwd=True,
+                expire=EXPIRE,
+            ),
+        ),
+        d(
+            0,
+            0,
+            "lease6-add",
+            pd(
+                "2001:db8:1:1::",
+                64,
+                iaid=10,
+                hostname="pd.example.com.",
+                fqdn_fwd=True,
+                expire=EXPIRE,
+            ),
+        ),
+        d(0, 1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::10"}),
+        d(0, 1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::11"}),
+        d(0, 1, "lease6-resend-ddns", {"ip-address": "2001:db8:2::12"}),
+        d(1, 0, "lease6-resend-ddns", {"ip-address": "2001:db8:1::13"}),
+        d(3, 0, "lease6-resend-ddns", {"ip-address": "2001:db8:1::14"}),
+        d(3, 0, "lease6-resend-ddns", {"ip-address": "2001:db8:1:1::"}),
+        d(3, 0, "lease6-resend-ddns", {"ip-address": "2001:db8:1::99"}),
+        d(1, 0, "lease6-resend-ddns", {}),
+        d(1, 0, "lease6-resend-ddns", {"ip-address": ["2001:db8:1::1"]}),
+        d(1, 0, "lease6-resend-ddns", {"ip-address": "2001:db8:1::g"}),
+        d(1, 0, "lease6-resend-ddns", {"ip-address": "192.0.2.1"}),
+        *[d(1, 0, "lease6-resend-ddns", value) for value in NON_MAPS],
+        deliberate(d(None, 0, "lease6-resend-ddns"), NO_ARGUMENTS, CRASH, to_kea=False),
+        d(0, 1, "lease6-del", {"ip-address": "2001:db8:1::10", "update-ddns": True}),
+        d(3, 0, "lease6-del", {"ip-address": "2001:db8:1::10", "update-ddns": True}),
+        d(
+            0,
+            0,
+            "lease6-del",
+            {"ip-address": "2001:db8:1:1::", "type": "IA_PD", "update-ddns": True},
+        ),
+        d(
+            0,
+            1,
+            "lease6-del",
+            {
+                "identifier-type": "duid",
+                "identifier": DUID1,
+                "iaid": 7,
+                "subnet-id": 66,
+                "update-ddns": True,
+            },
+        ),
+        d(
+            0,
+            1,
+            "lease6-del",
+            {"ip-address": "2001:db8:1::14", "type": "IA_TA", "update-ddns": True},
+        ),
+        d(0, 0, "lease6-del", {"ip-address": "2001:db8:2::12"}),
+        d(0, 0, "lease6-get-all"),
+    ),
+    config="ddns",
+)
+
+V6_DDNS_OFF = Case(
+    "v6_ddns_off",
+    6,
+    (
+        c(
+            0,
+            "lease6-add",
+            lease6("2001:db8:1::1", hostname="h.example.", fqdn_fwd=True),
+        ),
+        c(1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::1"}),
+        c(1, "lease6-resend-ddns", {"ip-address": "2001:db8:1::99"}),
+        c(0, "lease6-del", {"ip-address": "2001:db8:1::1", "update-ddns": True}),
+        c(3, "lease6-get-all"),
+    ),
+    config="ddns-off",
+)
 
 CASES: tuple[Case, ...] = (
     FRAMING,
@@ -2434,4 +2738,8 @@ CASES: tuple[Case, ...] = (
     STATS4_RECLAIM,
     STATS4_COMMANDS,
     STATS6,
+    V4_DDNS,
+    V4_DDNS_OFF,
+    V6_DDNS,
+    V6_DDNS_OFF,
 )

@@ -20,6 +20,11 @@ compared step by step after two normalisations applied alike to both sides:
   out, and so are the names only newer Kea and leased keep (global
   ``assigned-*``, ``pool[...]``, ``pd-pool[...]``, ``registered-nas``).
 
+On a configuration with DNS updates on, each server sends its
+NameChangeRequests to a UDP socket of the suite's own; a step that states
+how many requests Kea sends has those compared field by field with leased's,
+and a case that ends with requests nobody expected fails.
+
 Steps that are deliberate differences (Kea crashes, loses data or claims a
 success it did not achieve, or leased answers something Kea 2.2 lacks)
 carry leased's expected answer and a reason; leased is checked against that
@@ -56,6 +61,7 @@ import orjson
 import pytest
 
 import leased
+from leased import ncr
 from leased.client import send_raw
 from leased.harness import Daemon, kea_missing_reason, run_kea, run_leased
 
@@ -122,6 +128,56 @@ def send_half_closed(path: str, request: bytes) -> bytes:
         while chunk := sock.recv(1 << 16):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+# How long to wait for a server's NameChangeRequests, and for stray ones.
+NCR_TIMEOUT = 5.0
+NCR_SETTLE = 0.3
+
+
+def wants_requests(config: dict[str, Any]) -> bool:
+    """Whether a configuration turns DNS updates on for some family."""
+    return any(
+        section.get("dhcp-ddns", {}).get("enable-updates") is True
+        for section in config.values()
+        if isinstance(section, dict)
+    )
+
+
+def pointed_at(config: dict[str, Any], port: int) -> dict[str, Any]:
+    """Copy ``config`` with every enabled ``dhcp-ddns`` sending to ``port``."""
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(config))
+    for section in copy.values():
+        dhcp_ddns = section.get("dhcp-ddns", {})
+        if dhcp_ddns.get("enable-updates") is True:
+            dhcp_ddns["server-port"] = port
+    return copy
+
+
+def receive_requests(
+    sock: socket.socket, count: int, timeout: float = NCR_TIMEOUT
+) -> list[Any]:
+    """Wait for ``count`` requests, then take any more already there."""
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            got.append(ncr.decode(sock.recv(65535)))
+        except TimeoutError:
+            break
+    sock.setblocking(False)
+    try:
+        while True:
+            got.append(ncr.decode(sock.recv(65535)))
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+    return got
 
 
 def normalise(answer: Any, now: float, step: Step | None = None) -> Any:
@@ -259,6 +315,9 @@ class Servers:
         self.stacks: dict[tuple[str, int, str], contextlib.ExitStack] = {}
         self.daemons: dict[tuple[str, int, str], Daemon] = {}
         self.failures: dict[tuple[str, int, str], str] = {}
+        # Where each server's NameChangeRequests arrive, for configurations
+        # with DNS updates on.
+        self.listeners: dict[tuple[str, int, str], socket.socket] = {}
         self.starts = 0
 
     def get(self, kind: str, family: int, config: str) -> Daemon:
@@ -277,19 +336,29 @@ class Servers:
         self.starts += 1
         workdir = self.root / f"{kind}{key[1] or ''}-{config}-{self.starts}"
         stack = contextlib.ExitStack()
+        raw = CONFIGS[config]
+        if wants_requests(raw):
+            listener = stack.enter_context(
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            )
+            listener.bind(("127.0.0.1", 0))
+            self.listeners[key] = listener
+            raw = pointed_at(raw, listener.getsockname()[1])
         try:
             if kind == "kea":
-                database = CONFIGS[config][f"Dhcp{family}"].get("lease-database", {})
+                database = raw[f"Dhcp{family}"].get("lease-database", {})
                 lease_file = database.get("name") if database.get("persist") else None
                 daemon = stack.enter_context(
-                    run_kea(CONFIGS[config], family, workdir, lease_file=lease_file)
+                    run_kea(raw, family, workdir, lease_file=lease_file)
                 )
             else:
-                daemon = stack.enter_context(run_leased(CONFIGS[config], workdir))
+                daemon = stack.enter_context(run_leased(raw, workdir))
         except (RuntimeError, TimeoutError, OSError) as error:
             stderr = workdir / "leased.stderr"
             said = stderr.read_text(errors="replace")[-2000:] if stderr.exists() else ""
             self.failures[key] = f"{error} {said}".strip()
+            self.listeners.pop(key, None)
+            stack.close()
             raise
         self.stacks[key] = stack
         self.daemons[key] = daemon
@@ -299,9 +368,14 @@ class Servers:
         """Stop one server, if it runs."""
         key = (kind, family if kind == "kea" else 0, config)
         self.daemons.pop(key, None)
+        self.listeners.pop(key, None)
         stack = self.stacks.pop(key, None)
         if stack is not None:
             stack.close()
+
+    def listener(self, kind: str, family: int, config: str) -> socket.socket | None:
+        """Where a running server's NameChangeRequests arrive, if anywhere."""
+        return self.listeners.get((kind, family if kind == "kea" else 0, config))
 
     def empty(self, kind: str, family: int, config: str) -> None:
         """Drop each lease of ``family``; restart the server if that fails."""
@@ -347,6 +421,8 @@ def run_case(case: Case, servers: Servers, *, with_leased: bool) -> list[str]:
     """
     kea = servers.get("kea", case.family, case.config)
     daemon = servers.get("leased", case.family, case.config) if with_leased else None
+    kea_requests = servers.listener("kea", case.family, case.config)
+    leased_requests = servers.listener("leased", case.family, case.config)
     problems = []
 
     for index, step in enumerate(case.steps, 1):
@@ -366,6 +442,14 @@ def run_case(case: Case, servers: Servers, *, with_leased: bool) -> list[str]:
                 problems.append(
                     f"{where}\n  case data expects result {step.result} from Kea,"
                     f" Kea gave {kea_answer}"
+                )
+        kea_ncrs: list[Any] = []
+        if step.to_kea and step.ncrs is not None and kea_requests is not None:
+            kea_ncrs = receive_requests(kea_requests, step.ncrs)
+            if len(kea_ncrs) != step.ncrs:
+                problems.append(
+                    f"{where}\n  case data expects {step.ncrs} NCRs from Kea,"
+                    f" Kea sent {kea_ncrs}"
                 )
         if daemon is None:
             continue
@@ -387,12 +471,36 @@ def run_case(case: Case, servers: Servers, *, with_leased: bool) -> list[str]:
                 f"{where}\n  Kea:    {kea_answer}\n  leased: {leased_answer}"
                 f"{explain(kea_answer, leased_answer)}"
             )
+        if step.ncrs is not None and leased_requests is not None:
+            # Against Kea's requests, or the count the case states.
+            compared = step.to_kea and step.leased is None
+            expected = kea_ncrs if compared else None
+            leased_ncrs = receive_requests(
+                leased_requests, len(kea_ncrs) if compared else step.ncrs
+            )
+            if (expected is not None and leased_ncrs != expected) or (
+                expected is None and len(leased_ncrs) != step.ncrs
+            ):
+                problems.append(
+                    f"{where}\n  NCRs from Kea:    {expected}\n"
+                    f"  NCRs from leased: {leased_ncrs}"
+                )
         if daemon.process.poll() is not None:
             problems.append(
                 f"{where}\n  leased died (exit {daemon.process.returncode})"
             )
             servers.stop("leased", case.family, case.config)
             break
+
+    # No request may arrive that no step accounted for.
+    if kea_requests is not None or leased_requests is not None:
+        time.sleep(NCR_SETTLE)
+        for name, sock in (("Kea", kea_requests), ("leased", leased_requests)):
+            stray = receive_requests(sock, 0) if sock is not None else []
+            if stray:
+                problems.append(
+                    f"{case.name}: NCRs nobody expected from {name}: {stray}"
+                )
 
     # Leave both servers empty for the next case of the module.
     servers.empty("kea", case.family, case.config)
