@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import trio
 
 from leased import config, ddns, ncr
 from leased.ddns import DdnsSetupError, DnsUpdates
+from leased.harness import run_leased
 from leased.model import V4, V6, Lease4, Lease6
 
 ADDRESS = (192 << 24) | (2 << 8)
@@ -307,3 +310,92 @@ async def test_reload_keeps_a_fixed_sender_port() -> None:
 
     assert got["ip-address"] == "192.0.2.2"
     assert local is not None
+
+
+# Through a real daemon.
+
+LEASE = {
+    "ip-address": "192.0.2.7",
+    "hw-address": "0a:0b:0c:0d:0e:0f",
+    "hostname": "seven.example.org.",
+    "fqdn-fwd": True,
+}
+
+
+def daemon_config(port: int) -> dict[str, Any]:
+    return {
+        "Dhcp4": {
+            "lease-database": {"type": "memfile", "persist": False},
+            "dhcp-ddns": {"enable-updates": True, "server-port": port},
+            "subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}],
+        }
+    }
+
+
+def receive_plain(sock: socket.socket, timeout: float = 5.0) -> dict[str, Any]:
+    sock.settimeout(timeout)
+    return ncr.decode(sock.recv(65535))
+
+
+def test_daemon_resend_reaches_the_server_and_reload_moves_it(
+    tmp_path: Path,
+) -> None:
+    """config-reload points requests at a new port, then turns them off."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as first,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second,
+    ):
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        with run_leased(daemon_config(first.getsockname()[1]), tmp_path) as daemon:
+            daemon.command("lease4-add", LEASE)
+            sent = daemon.command("lease4-resend-ddns", {"ip-address": "192.0.2.7"})
+            at_first = receive_plain(first)
+
+            written = json.loads(daemon.config_path.read_text())
+            written["Dhcp4"]["dhcp-ddns"]["server-port"] = second.getsockname()[1]
+            daemon.config_path.write_text(json.dumps(written))
+            moved = daemon.command("config-reload")
+            daemon.command(
+                "lease4-del", {"ip-address": "192.0.2.7", "update-ddns": True}
+            )
+            at_second = receive_plain(second)
+
+            written["Dhcp4"]["dhcp-ddns"]["enable-updates"] = False
+            daemon.config_path.write_text(json.dumps(written))
+            daemon.command("config-reload")
+            daemon.command("lease4-add", LEASE)
+            off = daemon.command("lease4-resend-ddns", {"ip-address": "192.0.2.7"})
+            stderr = daemon.stderr_text()
+
+    assert sent == {
+        "result": 0,
+        "text": "NCR generated for: 192.0.2.7, hostname: seven.example.org.",
+    }
+    assert (at_first["change-type"], at_first["fqdn"]) == (0, "seven.example.org.")
+    assert moved["result"] == 0
+    assert (at_second["change-type"], at_second["ip-address"]) == (1, "192.0.2.7")
+    assert off == {"result": 1, "text": "DDNS updating is not enabled"}
+    assert "dns updates enabled family=IPv4" in stderr
+    assert "dns updates turned off family=IPv4" in stderr
+
+
+def test_daemon_refuses_to_start_when_the_sender_port_is_taken(
+    tmp_path: Path,
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        config = daemon_config(free_port())
+        config["Dhcp4"]["dhcp-ddns"].update(
+            {"sender-ip": "127.0.0.1", "sender-port": taken.getsockname()[1]}
+        )
+
+        with (
+            pytest.raises(RuntimeError, match="daemon exited with 1"),
+            run_leased(config, tmp_path, timeout=10),
+        ):
+            pass
+        stderr = (tmp_path / "leased.stderr").read_text()
+
+    assert "cannot start dns updates reason=Dhcp4/dhcp-ddns: cannot open" in stderr
+    assert "Address already in use" in stderr
