@@ -399,3 +399,20 @@ def test_daemon_refuses_to_start_when_the_sender_port_is_taken(
 
     assert "cannot start dns updates reason=Dhcp4/dhcp-ddns: cannot open" in stderr
     assert "Address already in use" in stderr
+
+
+def test_daemon_example_config_sends_requests(tmp_path: Path) -> None:
+    """examples/ddns.json with its server port moved to the test's socket."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "ddns.json"
+    raw = config.load(example).raw
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        for family in ("Dhcp4", "Dhcp6"):
+            raw[family]["dhcp-ddns"]["server-port"] = listener.getsockname()[1]
+        with run_leased(raw, tmp_path) as daemon:
+            daemon.command("lease4-add", {**LEASE, "hostname": "laptop"})
+            daemon.command("lease4-resend-ddns", {"ip-address": "192.0.2.7"})
+            got = receive_plain(listener)
+
+    assert got["fqdn"] == "laptop.example.org."
+    assert got["ip-address"] == "192.0.2.7"
