@@ -169,7 +169,9 @@ class Sender:
                     self.settings.max_queue_size,
                 )
             LOGGER.debug(
-                "dns update request dropped family=%s %s", word, request.describe()
+                "dns update request dropped family=%s change=%s fqdn=%s address=%s",
+                word,
+                *request.fields(),
             )
             return False
         if self._dropping:
@@ -182,9 +184,9 @@ class Sender:
         self.queue.append(request)
         self.queued += 1
         LOGGER.debug(
-            "dns update request queued family=%s %s queued=%d",
+            "dns update request queued family=%s change=%s fqdn=%s address=%s queued=%d",
             word,
-            request.describe(),
+            *request.fields(),
             len(self.queue),
         )
         self._wakeup.set()
@@ -221,7 +223,9 @@ class Sender:
         ):
             self.recent.popleft()
         LOGGER.debug(
-            "dns update request sent family=%s %s", self.family.word, request.describe()
+            "dns update request sent family=%s change=%s fqdn=%s address=%s",
+            self.family.word,
+            *request.fields(),
         )
         return True
 

@@ -132,12 +132,9 @@ class NameChangeRequest:
         body = self.to_json()
         return len(body).to_bytes(2, "big") + body
 
-    def describe(self) -> str:
-        """A short text for logs: change, FQDN and address."""
-        return (
-            f"change={CHANGE_WORDS[self.change_type]} fqdn={self.fqdn} "
-            f"address={self.ip_address}"
-        )
+    def fields(self) -> tuple[str, str, str]:
+        """What logs show of a request: change (add/remove), FQDN, address."""
+        return CHANGE_WORDS[self.change_type], self.fqdn, self.ip_address
 
 
 def _json_bool(value: bool) -> str:

@@ -338,9 +338,7 @@ def test_decode_refuses_malformed_datagrams(datagram: bytes) -> None:
         ncr.decode(datagram)
 
 
-def test_describe_names_change_fqdn_and_address() -> None:
+def test_fields_name_change_fqdn_and_address() -> None:
     request = attrs.evolve(ncr.build(ncr.CHG_ADD, V4, lease4()), change_type=1)
 
-    assert request.describe() == (
-        "change=remove fqdn=myhost.example.com. address=192.0.2.2"
-    )
+    assert request.fields() == ("remove", "myhost.example.com.", "192.0.2.2")

@@ -62,8 +62,9 @@ def removal(state: State, family: Family, lease: Lease) -> Sequence[DnsRequest]:
         request = build_request(state.config, ncr.CHG_REMOVE, family, lease)
     except NcrError as error:
         LOGGER.warning(
-            "dns update request not built family=%s change=remove address=%s reason=%s",
+            "dns update request not built family=%s change=%s address=%s reason=%s",
             family.word,
+            "remove",
             family.format_ip(lease.address),
             error,
         )
