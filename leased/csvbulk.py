@@ -119,7 +119,9 @@ def _addresses(column: tuple[str, ...], family: int) -> list[int]:
     """Raises OSError for an address that does not parse."""
     return list(
         map(
-            int.from_bytes,
+            # typeshed's signature of int.from_bytes does not fit map's
+            # positional form; the byte order is passed positionally here.
+            int.from_bytes,  # type: ignore[arg-type]
             map(socket.inet_pton, repeat(family), column),
             repeat("big"),
         )

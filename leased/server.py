@@ -61,6 +61,7 @@ from leased import kea_json
 from leased.config import SocketConfig
 from leased.engine import Engine, answer
 from leased.errors import RESULT_ERROR
+from leased.journal import Journal as DiskJournal
 from leased.protocol import (
     NEED_DATA,
     NOT_DECODED,
@@ -686,7 +687,7 @@ class Server:
         could still take back.
         """
         journal = self.engine.journal
-        return journal is not None and journal.pending()
+        return isinstance(journal, DiskJournal) and journal.pending()
 
     async def _sync(self) -> None:
         """Wait until the journal is on disk.
@@ -695,7 +696,7 @@ class Server:
             OSError: The disk did not confirm it.
         """
         journal = self.engine.journal
-        assert journal is not None
+        assert isinstance(journal, DiskJournal)
         await journal.sync()
 
     async def _synced(self, payload: bytes) -> bytes:
@@ -712,15 +713,14 @@ class Server:
         """Finish a connection the poller could not."""
         stream = trio.SocketStream(trio.socket.from_stdlib_socket(conn))
         try:
-            if handover.parts is not None:
+            parts = handover.parts
+            if parts is not None:
                 if handover.sync:
                     try:
                         await self._sync()
                     except OSError as error:
-                        handover = attrs.evolve(
-                            handover, parts=iter([_unsynced_answer(error)])
-                        )
-                for part in handover.parts:
+                        parts = iter([_unsynced_answer(error)])
+                for part in parts:
                     await self._send(stream, part)
                     await trio.sleep(0)  # let other connections in between
             elif handover.leftover is not None:

@@ -24,7 +24,6 @@ from leased.commands.params import (
     QUERY_CLIENT_ID,
     QUERY_DUID,
     QUERY_HW_ADDRESS,
-    UINT32_MAX,
     Query,
     check_storable,
     get_uint32,
@@ -34,6 +33,7 @@ from leased.commands.params import (
     parse_query,
     state_number,
 )
+from leased.config import UINT32_MAX
 from leased.engine import ABSENT, Change, Outcome, State, answer
 from leased.errors import (
     RESULT_EMPTY,
