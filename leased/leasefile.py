@@ -12,6 +12,7 @@ how compaction moves between them):
 ``F.output``     a compaction's output while it is being written
 ``F.completed``  a compaction's output once it is whole
 ``F.pid``        the process id of a running compaction
+``F.pid.lock``   held (``flock``) for as long as a compaction runs
 
 At every moment "``F.completed``, or else ``F.2`` then ``F.1``, followed by
 ``F``" holds every lease, and :func:`load` reads exactly that, replaying the
@@ -35,6 +36,7 @@ and for lease4-write / lease6-write.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import logging
 import os
@@ -80,6 +82,7 @@ class FileSet:
     output: Path  # F.output: a compaction's output being written
     completed: Path  # F.completed: a compaction's whole output
     pid: Path  # F.pid: the process id of a running compaction
+    lock: Path  # F.pid.lock: held while a compaction runs (newest Kea's name)
 
     @classmethod
     def of(cls, live: Path) -> FileSet:
@@ -95,6 +98,7 @@ class FileSet:
             output=named(".output"),
             completed=named(".completed"),
             pid=named(".pid"),
+            lock=named(".pid.lock"),
         )
 
     def unfinished(self) -> bool:
@@ -120,6 +124,33 @@ class Loaded:
     rows: int = 0
     errors: int = 0
     live_end: int | None = None
+
+
+def try_lock(files: FileSet) -> int | None:
+    """Take ``F.pid.lock`` without waiting; its descriptor, or ``None``.
+
+    ``None`` means another process holds the lock: a compaction runs.  A
+    compaction holds the lock for as long as it runs.  The daemon takes it
+    before it forks the compaction child, which inherits it (an ``flock``
+    belongs to the open file, which both processes' descriptors share) and
+    keeps it until it exits; so even a child whose daemon was killed before
+    the child wrote ``F.pid`` is seen running.  Newest Kea guards ``F.pid``
+    with a lock of the same name.  Closing the descriptor releases the lock
+    once no other process shares it.
+
+    Raises:
+        OSError: The lock file cannot be opened or created.
+    """
+    fd = os.open(files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def compaction_running(files: FileSet) -> int | None:

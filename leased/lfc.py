@@ -11,8 +11,11 @@ and leased can each finish what the other started:
 1. The daemon hands the live file over: ``F`` is renamed ``F.1`` and a fresh
    ``F`` is opened.  This is skipped while ``F.1`` or ``F.completed`` is
    still there from an unfinished run: that run is finished first.
-2. The compactor writes its process id to ``F.pid``; a live process already
-   named there means a compaction is running, and this one stops.
+2. The compactor holds ``F.pid.lock`` (newest Kea's lock file) for as long
+   as it runs, and writes its process id to ``F.pid``; a lock held by
+   another process, or a live process already named in ``F.pid`` (Kea
+   2.2's ``kea-lfc`` takes no lock), means a compaction is running, and
+   this one stops.
 3. Unless ``F.completed`` exists, the leases are written in address order to
    ``F.output`` (truncated first: Kea's compactor appends to a leftover
    one, gluing a torn row to its first new row), synced to disk, and
@@ -63,6 +66,7 @@ from leased.leasefile import (
     compaction_running,
     read_into,
     sync_directory,
+    try_lock,
     write_leases,
 )
 from leased.model import Lease
@@ -131,7 +135,14 @@ def compact_files(files: FileSet, version: int) -> int | None:
         LoadError: An input could not be read.
         OSError: A file could not be written.
     """
-    claim(files)
+    lock = try_lock(files)
+    if lock is None:
+        raise AlreadyRunning(compaction_running(files) or "unknown")
+    try:
+        claim(files)
+    except BaseException:
+        os.close(lock)
+        raise
     try:
 
         def read() -> Iterable[Lease]:
@@ -144,14 +155,18 @@ def compact_files(files: FileSet, version: int) -> int | None:
         return finish(files, version, read)
     finally:
         release(files)
+        os.close(lock)
 
 
 def start_from_snapshot(
-    files: FileSet, version: int, leases: Callable[[], Iterable[Lease]]
+    files: FileSet, version: int, leases: Callable[[], Iterable[Lease]], lock: int
 ) -> int:
     """Fork a child that runs steps 2 to 4 on the table as it is now.
 
-    The caller has done step 1.  Returns the child's pid; the caller reaps
+    The caller has done step 1, holding ``F.pid.lock`` on descriptor
+    ``lock`` (:func:`~leased.leasefile.try_lock`): the child inherits the
+    lock and holds it until it exits, and the caller closes its own
+    descriptor once this returns.  Returns the child's pid; the caller reaps
     it (exit status 0: done, 3: another compaction runs, 1: failed).
     """
     # Objects that exist now are moved out of the collector's sight for
@@ -166,6 +181,7 @@ def start_from_snapshot(
     try:
         gc.disable()
         _child_signals()
+        _close_inherited(keep=lock)
         with contextlib.suppress(OSError):
             os.nice(10)
         try:
@@ -184,6 +200,18 @@ def start_from_snapshot(
         logging.shutdown()
         os._exit(status)
     return 0  # not reached
+
+
+def _close_inherited(keep: int) -> None:
+    """Close the daemon's descriptors the child does not use.
+
+    The child would otherwise hold the control socket (clients could
+    connect to a process that never answers) and the socket's lock (a
+    restarted daemon could not take it) for as long as it runs, should the
+    daemon die first.  Standard input, output and error stay, and ``keep``.
+    """
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
 
 
 def _child_signals() -> None:
@@ -232,14 +260,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     copy = Path(args.copy)
+    # The live file itself is not touched; Kea names the copy F.1.
+    live = copy.with_name(copy.name[:-2]) if copy.name.endswith(".1") else copy
     files = FileSet(
-        # The live file itself is not touched; Kea names the copy F.1.
-        live=copy.with_name(copy.name[:-2]) if copy.name.endswith(".1") else copy,
+        live=live,
         previous=copy,
         compacted=Path(args.previous),
         output=Path(args.output),
         completed=Path(args.finish),
         pid=Path(args.pid),
+        lock=Path(args.pid + ".lock"),
     )
     try:
         written = compact_files(files, args.version)

@@ -60,6 +60,7 @@ from leased.leasefile import (
     older_files,
     read_into,
     sync_directory,
+    try_lock,
     write_leases,
 )
 from leased.lfc import start_from_snapshot
@@ -163,12 +164,27 @@ class Storage:
             return "running"
         if self._nursery is None:
             return "failed"
-        if not family.files.unfinished() and not family.live.rotate():
+        try:
+            lock = try_lock(family.files)
+        except OSError as error:
+            COMPACTION_LOGGER.error(
+                "cannot start compaction path=%s reason=%s",
+                family.files.live,
+                error.strerror,
+            )
             return "failed"
+        if lock is None:
+            COMPACTION_LOGGER.info(
+                "compaction already running path=%s", family.files.live
+            )
+            return "running"
         table = family.table
         try:
+            if not family.files.unfinished() and not family.live.rotate():
+                return "failed"
+            # The child inherits the lock and holds it until it exits.
             family.child = start_from_snapshot(
-                family.files, family.family.version, table.in_address_order
+                family.files, family.family.version, table.in_address_order, lock
             )
         except OSError as error:
             COMPACTION_LOGGER.error(
@@ -177,6 +193,8 @@ class Storage:
                 error.strerror,
             )
             return "failed"
+        finally:
+            os.close(lock)
         family.started = time.monotonic()
         COMPACTION_LOGGER.info(
             "compaction started path=%s leases=%d pid=%d",
@@ -387,6 +405,7 @@ class Storage:
                 members.output,
                 members.completed,
                 members.pid,
+                members.lock,
             ):
                 return f"'{path}' is a file of lease file compaction"
             if path == members.live and files.family != family:
@@ -509,7 +528,7 @@ def open_storage(
         assert family_config is not None
         database = family_config.lease_database
         files = FileSet.of(path)
-        _wait_for_compaction(files)
+        lock = _wait_for_compaction(files)
         if files.unfinished():
             unfinished.append(version)
         started = time.monotonic()
@@ -525,6 +544,7 @@ def open_storage(
             raise StorageSetupError(str(error)) from None
         finally:
             gc.enable()
+            os.close(lock)
         live = LiveFile(files, version, durable=config.durable_writes)
         try:
             live.open(end=loaded.live_end)
@@ -556,13 +576,37 @@ def open_storage(
     )
 
 
-def _wait_for_compaction(files: FileSet) -> None:
+def _wait_for_compaction(files: FileSet) -> int:
+    """Wait until no compaction runs; return ``F.pid.lock``, now held.
+
+    A compaction runs while another process holds ``F.pid.lock`` (leased's
+    compaction children, newest Kea's ``kea-lfc``) or while ``F.pid`` names
+    a live process (Kea 2.2's ``kea-lfc``, which takes no lock).  Holding
+    the lock while the files are read keeps a compaction from starting
+    meanwhile.
+
+    Raises:
+        StorageSetupError: Still running after :data:`COMPACTION_WAIT`
+            seconds (Kea's text), or the lock file cannot be opened.
+    """
     deadline = time.monotonic() + COMPACTION_WAIT
     logged = False
-    while (pid := compaction_running(files)) is not None:
+    while True:
+        try:
+            lock = try_lock(files)
+        except OSError as error:
+            raise StorageSetupError(
+                f"cannot open lease file lock {files.lock}: {error.strerror}"
+            ) from None
+        pid = compaction_running(files)
+        if lock is not None and pid is None:
+            return lock
+        if lock is not None:
+            os.close(lock)
         if not logged:
             COMPACTION_LOGGER.info(
-                "waiting for a running compaction to finish pid=%d", pid
+                "waiting for a running compaction to finish pid=%s",
+                pid or "unknown",
             )
             logged = True
         if time.monotonic() > deadline:

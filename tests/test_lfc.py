@@ -52,7 +52,10 @@ def files(tmp_path: Path) -> FileSet:
 
 
 def names(directory: Path) -> list[str]:
-    return sorted(path.name for path in directory.iterdir())
+    # The lock file stays (removing a lock file others may wait on is racy).
+    return sorted(
+        path.name for path in directory.iterdir() if not path.name.endswith(".lock")
+    )
 
 
 def lfc_arguments(files: FileSet, version: int = 4) -> list[str]:
