@@ -27,10 +27,23 @@ remembers it and retries the cut before the next append; until it succeeds
 every change is refused, so memory and disk never disagree.  Once the cause
 is gone, changes are written again.
 
-A change that spans several rows (wipe, bulk-apply) is written with one
-``write`` call.  A crash in the middle of it can leave the first rows on
-disk; on the next start those rows are applied (like Kea).  Only the last,
-torn row is cut off.
+A change of one row that a crash cuts short leaves a torn last row, which
+the next start cuts off (:mod:`leased.leasefile`).  A change of several
+rows (wipe, bulk-apply, a reclamation pass) is written with one ``write``
+call too, but the kernel copies a large write a few pages at a time, and a
+SIGKILL between two of them leaves the first rows on disk, each of them
+whole: a start would apply part of a change whose answer never left (Kea
+does).  So before such a write the journal records in ``F.pending`` where
+the change starts and ends in the live file, and the first bytes it will
+write there: a live file that ends inside that span at the next start is
+cut back to where the change started, and the change is gone whole.  The
+record is one small ``pwrite`` (with durable writes, synced before the rows
+are written, so that a power cut cannot keep rows whose record was lost).
+In durable mode the span starts at the first multi-row change not yet on
+disk, since after a power cut any change not yet synced may be partial;
+cutting there drops only changes whose answers were still waiting.  The
+record is cleared whenever the live file is whole and about to be replaced
+or rotated, so it never describes another file.
 """
 
 from __future__ import annotations
@@ -47,7 +60,13 @@ import trio
 
 from leased.csvfile import SCHEMAS, delete_row, format_row
 from leased.engine import Change
-from leased.leasefile import FILE_MODE, FileSet, sync_directory
+from leased.leasefile import (
+    FILE_MODE,
+    PENDING_HEAD,
+    FileSet,
+    pending_record,
+    sync_directory,
+)
 
 LOGGER: Final = logging.getLogger("leased.journal")
 
@@ -76,7 +95,14 @@ class LiveFile:
     # Counters for group commit: appends made, and appends known on disk.
     appended: int = 0
     synced: int = 0
+    # The file size the last finished sync covered.
+    synced_size: int = 0
     _sync_done: trio.Event | None = None
+    # ``F.pending`` and the span it records (start, end), if any.
+    _pending_fd: int = -1
+    _span: tuple[int, int] | None = None
+    # The first bytes at the span's start.
+    _span_head: bytes = b""
 
     @property
     def path(self) -> Path:
@@ -92,6 +118,10 @@ class LiveFile:
         Raises:
             OSError: The file cannot be opened or created.
         """
+        if self._pending_fd < 0:
+            self._pending_fd = os.open(
+                self.files.pending, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
+            )
         fd = os.open(
             self.path,
             os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
@@ -100,6 +130,7 @@ class LiveFile:
         try:
             if end is not None:
                 os.ftruncate(fd, end)
+            self.settle()
             size = os.fstat(fd).st_size
             if size == 0:
                 header = (SCHEMAS[self.version].header + "\n").encode()
@@ -113,9 +144,28 @@ class LiveFile:
             raise
         self._fd = fd
         self.size = size
+        self.synced_size = size
+
+    def settle(self) -> None:
+        """Clear ``F.pending``: the live file ends after a whole change.
+
+        Called before the live file is rotated or replaced, and when it is
+        opened, so that the record never describes another file.
+
+        Raises:
+            OSError: The record could not be cleared.
+        """
+        self._span = None
+        if self._pending_fd >= 0 and os.fstat(self._pending_fd).st_size:
+            os.ftruncate(self._pending_fd, 0)
+            if self.durable:
+                os.fdatasync(self._pending_fd)
 
     def close(self) -> None:
         """Sync the file to disk and close it (at shutdown, in every mode)."""
+        if self._pending_fd >= 0:
+            os.close(self._pending_fd)
+            self._pending_fd = -1
         if self._fd >= 0:
             try:
                 os.fsync(self._fd)
@@ -123,8 +173,8 @@ class LiveFile:
                 os.close(self._fd)
                 self._fd = -1
 
-    def write(self, data: bytes) -> None:
-        """Append ``data`` whole, or raise with the file unchanged.
+    def write(self, data: bytes, *, rows: int = 1) -> None:
+        """Append ``data`` (``rows`` rows) whole, or raise, the file unchanged.
 
         Raises:
             OSError: The data could not be written; the file still ends after
@@ -149,6 +199,8 @@ class LiveFile:
             self._needs_cut = False
             LOGGER.warning("lease file writable again path=%s", self.path)
         try:
+            if rows > 1:
+                self._record(data)
             _write_all(self._fd, data)
         except OSError as error:
             LOGGER.critical(
@@ -164,6 +216,25 @@ class LiveFile:
         self.size += len(data)
         self.appended += 1
 
+    def _record(self, data: bytes) -> None:
+        """Record in ``F.pending`` the span ``data`` is about to fill.
+
+        Raises:
+            OSError: The record could not be written (nothing was appended).
+        """
+        start, end = self.size, self.size + len(data)
+        head = data[:PENDING_HEAD]
+        if self.durable and self._span is not None and self._span[1] > self.synced_size:
+            # An earlier multi-row change is not on disk yet either.
+            start, head = self._span[0], self._span_head
+        record = pending_record(start, end, head)
+        written = os.pwrite(self._pending_fd, record, 0)
+        if written != len(record):
+            raise OSError(errno.ENOSPC, "the change record was cut short")
+        if self.durable:
+            os.fdatasync(self._pending_fd)
+        self._span, self._span_head = (start, end), head
+
     def rotate(self) -> bool:
         """Hand the live file to a compaction: ``F`` becomes ``F.1``.
 
@@ -174,6 +245,7 @@ class LiveFile:
         try:
             if self.durable and self._fd >= 0:
                 os.fsync(self._fd)
+            self.settle()
             os.rename(self.path, previous)
         except OSError as error:
             LOGGER.error(
@@ -238,11 +310,12 @@ class LiveFile:
                 await self._sync_done.wait()
                 continue
             done = self._sync_done = trio.Event()
-            covered = self.appended
+            covered, covered_size = self.appended, self.size
             fd = os.dup(self._fd)
             try:
                 await trio.to_thread.run_sync(os.fdatasync, fd)
                 self.synced = max(self.synced, covered)
+                self.synced_size = max(self.synced_size, covered_size)
             except OSError as error:
                 LOGGER.critical(
                     "lease file sync failed path=%s reason=%s",
@@ -290,9 +363,10 @@ class Journal:
                 live = self.files.get(version)
                 if live is None:
                     continue  # this family keeps its leases in memory only
+                count = len(lines)
                 lines.append("")
                 size = live.size
-                live.write("\n".join(lines).encode())
+                live.write("\n".join(lines).encode(), rows=count)
                 written.append((live, size))
         except OSError:
             for live, size in written:

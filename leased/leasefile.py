@@ -13,6 +13,7 @@ how compaction moves between them):
 ``F.completed``  a compaction's output once it is whole
 ``F.pid``        the process id of a running compaction
 ``F.pid.lock``   held (``flock``) for as long as a compaction runs
+``F.pending``    where the last change of several rows starts and ends
 
 At every moment "``F.completed``, or else ``F.2`` then ``F.1``, followed by
 ``F``" holds every lease, and :func:`load` reads exactly that, replaying the
@@ -63,6 +64,8 @@ from leased.model import Lease
 LOGGER: Final = logging.getLogger("leased.journal")
 
 CHUNK: Final = 1 << 22
+# How many leading bytes of a multi-row change ``F.pending`` keeps.
+PENDING_HEAD: Final = 32
 # Files leased creates: owner read/write, group read (the umask may take
 # more away, never add).
 FILE_MODE: Final = 0o640
@@ -83,6 +86,7 @@ class FileSet:
     completed: Path  # F.completed: a compaction's whole output
     pid: Path  # F.pid: the process id of a running compaction
     lock: Path  # F.pid.lock: held while a compaction runs (newest Kea's name)
+    pending: Path  # F.pending: the span of the last change of several rows
 
     @classmethod
     def of(cls, live: Path) -> FileSet:
@@ -99,6 +103,7 @@ class FileSet:
             completed=named(".completed"),
             pid=named(".pid"),
             lock=named(".pid.lock"),
+            pending=named(".pending"),
         )
 
     def unfinished(self) -> bool:
@@ -153,6 +158,50 @@ def try_lock(files: FileSet) -> int | None:
     return fd
 
 
+def pending_record(start: int, end: int, head: bytes) -> bytes:
+    """``F.pending``'s content: a change spans ``start`` to ``end`` in the
+    live file and begins with ``head`` (at most :data:`PENDING_HEAD` bytes).
+
+    Fixed width, so that it is always written over whole.
+    """
+    return b"%020d %020d %-64s\n" % (start, end, head.hex().encode())
+
+
+def unfinished_change(files: FileSet) -> int | None:
+    """Where the live file must be cut because its last change is partial.
+
+    ``F.pending`` (see :mod:`leased.journal`) names the span of the last
+    change of several rows; when the live file ends strictly inside that
+    span and holds the change's first bytes at its start, the change was
+    cut short: returns the span's start.  ``None`` otherwise (also for a
+    missing or unreadable record).
+    """
+    try:
+        record = files.pending.read_bytes()
+        size = files.live.stat().st_size
+    except OSError:
+        return None
+    fields = record.split()
+    try:
+        start, end = int(fields[0]), int(fields[1])
+        head = bytes.fromhex(fields[2].decode()) if len(fields) > 2 else b""
+    except (IndexError, ValueError):
+        if record.strip():
+            LOGGER.warning("ignoring unreadable change record path=%s", files.pending)
+        return None
+    if not start < size < end:
+        return None
+    try:
+        with open(files.live, "rb") as stream:
+            stream.seek(start)
+            found = stream.read(len(head))
+    except OSError:
+        return None
+    if found != head[: len(found)]:
+        return None
+    return start
+
+
 def compaction_running(files: FileSet) -> int | None:
     """The pid in ``F.pid`` when that process is alive, else ``None``."""
     try:
@@ -195,7 +244,23 @@ def load(files: FileSet, version: int, *, max_row_errors: int = 0) -> Loaded:
     for path in older_files(files):
         read_into(loaded, path, version, max_row_errors=max_row_errors)
     if files.live.exists():
-        read_into(loaded, files.live, version, max_row_errors=max_row_errors, live=True)
+        limit = unfinished_change(files)
+        if limit is not None:
+            LOGGER.warning(
+                "lease file ends in a change that was cut short, which is cut off "
+                "path=%s offset=%d bytes=%d",
+                files.live,
+                limit,
+                files.live.stat().st_size - limit,
+            )
+        read_into(
+            loaded,
+            files.live,
+            version,
+            max_row_errors=max_row_errors,
+            live=True,
+            limit=limit,
+        )
     return loaded
 
 
@@ -206,15 +271,20 @@ def read_into(
     *,
     max_row_errors: int = 0,
     live: bool = False,
+    limit: int | None = None,
 ) -> None:
     """Replay one file's rows onto ``loaded.leases``.
+
+    Args:
+        limit: Read only the file's first ``limit`` bytes; the live file is
+            to be cut there.
 
     Raises:
         LoadError: As :func:`load`.
     """
     try:
         with open(path, "rb") as stream:
-            chunks = _chunks(stream.read, tail := _Tail())
+            chunks = _chunks(_bounded(stream.read, limit), tail := _Tail())
             first = next(chunks, None)
             if not first:
                 # Empty, or nothing but a torn header: Kea (re)creates an
@@ -236,6 +306,8 @@ def read_into(
             errors = _replay(loaded, chunks, header, path, max_row_errors)
     except OSError as error:
         raise LoadError(f"cannot read lease file {path}: {error.strerror}") from None
+    if live and limit is not None and not tail.torn:
+        loaded.live_end = limit
     _report_torn(loaded, path, tail, live=live)
     LOGGER.info("lease file read path=%s bad_rows=%d", path, errors)
 
@@ -331,6 +403,21 @@ class _Tail:
 
     end: int = 0
     torn: bytes = b""
+
+
+def _bounded(read: Callable[[int], bytes], limit: int | None) -> Callable[[int], bytes]:
+    """``read``, giving out at most ``limit`` bytes in all."""
+    if limit is None:
+        return read
+    left = limit
+
+    def bounded(size: int) -> bytes:
+        nonlocal left
+        data = read(min(size, left))
+        left -= len(data)
+        return data
+
+    return bounded
 
 
 def _chunks(read: Callable[[int], bytes], tail: _Tail) -> Iterator[list[str]]:

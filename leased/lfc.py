@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         completed=Path(args.finish),
         pid=Path(args.pid),
         lock=Path(args.pid + ".lock"),
+        pending=live.with_name(live.name + ".pending"),
     )
     try:
         written = compact_files(files, args.version)

@@ -369,6 +369,8 @@ class Storage:
                 # A second name for the old file, so that the name itself
                 # never goes missing: a crash leaves the old or the new file.
                 os.link(path, backup)
+            if owner is not None and path == owner.files.live:
+                owner.live.settle()  # its change record ends with this file
             os.replace(temporary, path)
             sync_directory(path)
         except (OSError, LoadError) as error:
@@ -406,6 +408,7 @@ class Storage:
                 members.completed,
                 members.pid,
                 members.lock,
+                members.pending,
             ):
                 return f"'{path}' is a file of lease file compaction"
             if path == members.live and files.family != family:

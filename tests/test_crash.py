@@ -6,6 +6,8 @@ docs/reliability.md."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,12 @@ from leased.leasefile import FileSet, load
 from leased.model import V4, V6
 from tests.crashkit import (
     Leased,
+    NotSent,
     Strace,
+    Unanswered,
     alive,
     crash_config,
+    request,
     seed_files,
     strace_missing,
 )
@@ -44,6 +49,54 @@ def daemons() -> Iterator[Daemons]:
 needs_strace = pytest.mark.skipif(
     strace_missing() is not None, reason=strace_missing() or ""
 )
+
+
+def wipe(path: str, payload: Any) -> None:
+    with contextlib.suppress(NotSent, Unanswered):
+        request(path, payload)
+
+
+def test_crash_wipe_killed_mid_write_is_all_or_nothing(
+    tmp_path: Path, daemons: Daemons
+) -> None:
+    """A wipe of 40,000 leases killed while its rows are being written is
+    either whole or absent after the restart, never half done."""
+    count = 40_000
+    live = tmp_path / "kea-leases4.csv"
+    cut_short = 0
+    for attempt in range(4):
+        directory = tmp_path / str(attempt)
+        directory.mkdir()
+        live = directory / "kea-leases4.csv"
+        seed_files(directory, 4, 3 * count // 4)
+        leased = daemons(directory, crash_config(1, persist=(4,)))
+        leased.start()
+        expected = len(leased.command("lease4-get-all")["arguments"]["leases"])
+        assert expected == count // 2 + count // 4
+        size = live.stat().st_size
+
+        payload = {"command": "lease4-wipe", "arguments": {"subnet-id": 100}}
+        thread = threading.Thread(target=wipe, args=(leased.socket_path, payload))
+        thread.start()
+        while live.stat().st_size == size:
+            pass  # the first rows of the wipe reach the file: kill now
+        leased.kill(children=True)
+        grown = live.stat().st_size - size
+        thread.join()
+
+        leased.start()
+        answer = leased.command("lease4-get-all")
+        left = len(answer.get("arguments", {}).get("leases", []))
+        leased.stop()
+        assert left in (0, expected), f"{left} of {expected} leases left"
+        if left == expected:
+            assert grown > 0
+            assert "change that was cut short, which is cut off" in (
+                leased.log_path.read_text()
+            )
+            cut_short += 1
+            break
+    assert cut_short, "the kill never landed inside the wipe's write"
 
 
 COMPACTION_FILES = {".1", ".2", ".output", ".completed", ".pid"}

@@ -14,10 +14,10 @@ import pytest
 from leased import config
 from leased.commands import build_registry
 from leased.csvfile import SCHEMA4, SCHEMA6, delete_row, format_row
-from leased.engine import Engine, State
+from leased.engine import Change, Engine, State
 from leased.journal import Journal, LiveFile
 from leased.leasefile import FileSet, load
-from leased.model import V4, V6
+from leased.model import V4, V6, Lease4
 from tests.conftest import KEA_TEST_CONFIG, NOW, run
 
 HW = "08:08:08:08:08:08"
@@ -205,3 +205,132 @@ def test_journal_rotate_hands_the_file_over(journaled: Engine, tmp_path: Path) -
     assert rows(tmp_path, 4)[0] == SCHEMA4.header
     assert [line[:9] for line in rows(tmp_path, 4)[1:]] == ["192.0.2.2"]
     assert replayed(journaled, tmp_path, 4)
+
+
+# Changes of several rows: whole or absent after a crash.
+
+
+def numbered(n: int, hostname: str = "") -> Lease4:
+    return Lease4(
+        address=0x0A000000 + n,
+        hw_address=bytes([8, 0, 0, 0, 0, n % 256]),
+        client_id=None,
+        valid_lft=3600,
+        cltt=1_900_000_000,
+        subnet_id=1,
+        hostname=hostname,
+    )
+
+
+def open_journal(tmp_path: Path, *, durable: bool = False) -> tuple[Journal, LiveFile]:
+    live = LiveFile(FileSet.of(tmp_path / "leases4.csv"), 4, durable=durable)
+    live.open()
+    return Journal({4: live}), live
+
+
+def add(log: Journal, *numbers: int) -> None:
+    log.append([Change(V4, None, numbered(n)) for n in numbers])
+
+
+def cut_inside_last_change(live: LiveFile, start: int) -> None:
+    """Leave the file as a kill mid-write would: some whole rows of the
+    last change, then part of one."""
+    data = live.path.read_bytes()
+    rows_end = data.index(b"\n", start + 200) + 1
+    live.path.write_bytes(data[: rows_end + 10])
+
+
+def test_journal_multi_row_change_cut_short_is_dropped_whole(tmp_path: Path) -> None:
+    """Rows of a wipe-sized change that reached the file are not applied."""
+    log, live = open_journal(tmp_path)
+    add(log, 1)
+    start = live.size
+    add(log, *range(2, 60))
+    live.close()
+    cut_inside_last_change(live, start)
+
+    loaded = load(live.files, 4)
+
+    assert sorted(loaded.leases) == [numbered(1).address]
+    assert loaded.live_end == start
+    reopened = LiveFile(live.files, 4)
+    reopened.open(end=loaded.live_end)
+    assert live.path.stat().st_size == start
+    assert live.files.pending.read_bytes() == b""
+
+
+def test_journal_whole_multi_row_change_is_kept(tmp_path: Path) -> None:
+    """A change written whole loads whole, and so do single rows after it."""
+    log, live = open_journal(tmp_path)
+    add(log, *range(1, 60))
+    add(log, 60)
+    live.close()
+
+    loaded = load(live.files, 4)
+
+    assert len(loaded.leases) == 60
+    assert loaded.live_end is None
+
+
+def test_journal_record_naming_other_bytes_is_ignored(tmp_path: Path) -> None:
+    """A file that ends exactly at a row inside the span but whose record
+    names other bytes (another file's record) is not cut."""
+    log, live = open_journal(tmp_path)
+    add(log, 1)
+    start = live.size
+    add(log, *range(2, 60))
+    live.close()
+    cut_inside_last_change(live, start)
+    record = live.files.pending.read_bytes()
+    # The same span, but other first bytes: a record of another file.
+    live.files.pending.write_bytes(record[:42] + b"00" * 32 + b"\n")
+
+    loaded = load(live.files, 4)
+
+    assert len(loaded.leases) > 1
+    assert loaded.live_end is not None and loaded.live_end > start
+
+
+def test_journal_rotation_clears_the_record(tmp_path: Path) -> None:
+    """After the live file is handed to compaction its record is gone."""
+    log, live = open_journal(tmp_path)
+    add(log, *range(1, 60))
+    assert live.files.pending.read_bytes() != b""
+
+    assert live.rotate()
+
+    assert live.files.pending.read_bytes() == b""
+    live.close()
+
+
+async def test_journal_durable_span_covers_every_unsynced_change(
+    tmp_path: Path,
+) -> None:
+    """With durable writes, the span starts at the first multi-row change
+    not yet synced, and a sync ends that."""
+    log, live = open_journal(tmp_path, durable=True)
+    first = live.size
+    add(log, *range(1, 10))
+    add(log, 10)
+    add(log, *range(11, 20))
+    assert int(live.files.pending.read_bytes().split()[0]) == first
+
+    await live.sync()
+    second = live.size
+    add(log, *range(20, 30))
+    assert int(live.files.pending.read_bytes().split()[0]) == second
+    live.close()
+
+
+def test_journal_record_written_before_the_rows(tmp_path: Path) -> None:
+    """The record names the change's span and its first bytes."""
+    log, live = open_journal(tmp_path)
+    start = live.size
+    add(log, 1, 2)
+    fields = live.files.pending.read_bytes().split()
+
+    assert int(fields[0]) == start
+    assert int(fields[1]) == live.size
+    data = live.path.read_bytes()
+    assert bytes.fromhex(fields[2].decode()) == data[start : start + 32]
+    live.close()

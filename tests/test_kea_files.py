@@ -415,12 +415,12 @@ def test_kea_files_kea_lfc_compacts_leased_files(tmp_path: Path) -> None:
 
 
 def file_set_names(directory: Path, prefix: str) -> list[str]:
-    """The lease files starting with ``prefix``, leased's lock file aside
-    (it stays: removing a lock file others may wait on is racy)."""
+    """The lease files starting with ``prefix``, leased's lock file and
+    change record aside (they stay with the live file)."""
     return sorted(
         path.name
         for path in directory.glob(f"{prefix}*")
-        if not path.name.endswith(".lock")
+        if not path.name.endswith((".lock", ".pending"))
     )
 
 

@@ -52,9 +52,11 @@ def files(tmp_path: Path) -> FileSet:
 
 
 def names(directory: Path) -> list[str]:
-    # The lock file stays (removing a lock file others may wait on is racy).
+    # leased's lock file and change record stay with the live file.
     return sorted(
-        path.name for path in directory.iterdir() if not path.name.endswith(".lock")
+        path.name
+        for path in directory.iterdir()
+        if not path.name.endswith((".lock", ".pending"))
     )
 
 
