@@ -96,7 +96,13 @@ class HeaderError(ValueError):
 
 
 class RowError(ValueError):
-    """A row that does not make a lease (Kea's text where Kea has one)."""
+    """A row that does not make a lease (Kea's text where Kea has one).
+
+    Attributes:
+        row: The row's text, once :func:`parse_rows` knows it.
+    """
+
+    row: str = ""
 
 
 @attrs.frozen
@@ -636,7 +642,7 @@ def parse_rows(
         number += 1
         try:
             yield number, parse(line)
-        except RowError as error:
-            yield number, error
         except ValueError as error:
-            yield number, RowError(str(error))
+            bad = error if isinstance(error, RowError) else RowError(str(error))
+            bad.row = line
+            yield number, bad

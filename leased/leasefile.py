@@ -64,6 +64,8 @@ from leased.model import Lease
 LOGGER: Final = logging.getLogger("leased.journal")
 
 CHUNK: Final = 1 << 22
+# How much of an unreadable row a warning quotes.
+ROW_LOGGED: Final = 1000
 # How many leading bytes of a multi-row change ``F.pending`` keeps.
 PENDING_HEAD: Final = 32
 # Files leased creates: owner read/write, group read (the umask may take
@@ -378,11 +380,14 @@ def _replay_rows(
         rows = number
         if isinstance(outcome, RowError):
             errors += 1
+            # The row's text is logged: the file keeps it only until the
+            # next compaction, which writes leases, not rows.
             LOGGER.warning(
-                "discarding unreadable lease file row path=%s row=%d reason=%s",
+                "discarding unreadable lease file row path=%s row=%d reason=%s text=%r",
                 path,
                 number,
                 outcome,
+                outcome.row[:ROW_LOGGED],
             )
             if max_row_errors and errors > max_row_errors:
                 raise LoadError(

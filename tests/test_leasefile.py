@@ -286,3 +286,23 @@ def test_leasefile_write_leases_truncates_and_restricts(tmp_path: Path) -> None:
     assert count == 2
     assert path.read_text() == lines(format_row(lease4(1)), format_row(lease4(2)))
     assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0
+
+
+def test_leasefile_unreadable_row_is_logged_with_its_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A skipped row's text is in the warning: the next compaction drops it
+    from the files, so the log is where it stays."""
+    files = FileSet.of(tmp_path / "leases4.csv")
+    files.live.write_text(
+        SCHEMA4.header
+        + "\n10.0.0.1,08:00:00:00:00:01,,3600,1900003600,1,0,0,a,0,,0"
+        + "\n10.0.0.2,not a hardware address,,3600\n"
+    )
+
+    with caplog.at_level(logging.WARNING, logger="leased.journal"):
+        loaded = load(files, 4)
+
+    assert len(loaded.leases) == 1
+    assert loaded.errors == 1
+    assert "text='10.0.0.2,not a hardware address,,3600'" in caplog.text
