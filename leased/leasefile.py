@@ -291,21 +291,13 @@ def read_into(
             if not first:
                 # Empty, or nothing but a torn header: Kea (re)creates an
                 # empty live file with a header, and so does the journal.
-                _report_torn(loaded, path, tail, live=live)
-                return
-            header_line = first[0]
-            chunks = itertools.chain([first[1:]], chunks)
-            try:
-                header = parse_header(header_line, version, str(path))
-            except HeaderError as error:
-                raise LoadError(str(error)) from None
-            loaded.outdated |= header.outdated
-            if header.newer:
-                LOGGER.warning(
-                    "lease file has columns this version does not know, they are ignored path=%s",
-                    path,
+                # Other bytes without a newline are no lease file.
+                errors = 0
+                _check_headless(tail.torn, version, path)
+            else:
+                errors = _read_rows(
+                    loaded, first, chunks, version, path, max_row_errors
                 )
-            errors = _replay(loaded, chunks, header, path, max_row_errors)
     except OSError as error:
         raise LoadError(f"cannot read lease file {path}: {error.strerror}") from None
     if live and limit is not None and not tail.torn:
@@ -332,6 +324,46 @@ def _report_torn(loaded: Loaded, path: Path, tail: _Tail, *, live: bool) -> None
             path,
             tail.torn[:200],
         )
+
+
+def _check_headless(torn: bytes, version: int, path: Path) -> None:
+    """Accept a file without one whole line only if it is empty or holds
+    the start of a header (a crash while the file was being created).
+
+    Raises:
+        LoadError: Anything else: not a lease file, which must not be
+            appended to (Kea's text for a bad header).
+    """
+    if not torn or (SCHEMAS[version].header + "\n").encode().startswith(torn):
+        return
+    try:
+        parse_header(torn.decode("utf-8", "replace"), version, str(path))
+    except HeaderError as error:
+        raise LoadError(str(error)) from None
+
+
+def _read_rows(
+    loaded: Loaded,
+    first: list[str],
+    chunks: Iterator[list[str]],
+    version: int,
+    path: Path,
+    max_row_errors: int,
+) -> int:
+    """Check the header, then replay the rows; the number of bad rows."""
+    header_line = first[0]
+    chunks = itertools.chain([first[1:]], chunks)
+    try:
+        header = parse_header(header_line, version, str(path))
+    except HeaderError as error:
+        raise LoadError(str(error)) from None
+    loaded.outdated |= header.outdated
+    if header.newer:
+        LOGGER.warning(
+            "lease file has columns this version does not know, they are ignored path=%s",
+            path,
+        )
+    return _replay(loaded, chunks, header, path, max_row_errors)
 
 
 def _replay(

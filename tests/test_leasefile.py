@@ -306,3 +306,16 @@ def test_leasefile_unreadable_row_is_logged_with_its_text(
     assert len(loaded.leases) == 1
     assert loaded.errors == 1
     assert "text='10.0.0.2,not a hardware address,,3600'" in caplog.text
+
+
+def test_leasefile_file_without_a_line_that_is_no_header_is_refused(
+    files: FileSet,
+) -> None:
+    """Bytes without a newline that do not start a header are not taken
+    for an empty lease file (appending would glue rows to them, and cutting
+    them off would destroy a file that is not a lease file)."""
+    files.live.write_bytes(b"\x00" * 512)
+
+    with pytest.raises(LoadError, match="invalid header"):
+        load(files, 4)
+    assert files.live.read_bytes() == b"\x00" * 512
