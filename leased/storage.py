@@ -509,8 +509,10 @@ def open_storage(
         StorageSetupError: A name outside the data directory, a compaction
             that does not end, a file that cannot be read or created.
     """
-    families: dict[int, FamilyFiles] = {}
-    upgrade: list[int] = []
+    # Every family's files are read before any is opened for appending (an
+    # open may cut a torn row off), so that a start refused for one family
+    # leaves the other's files untouched too.
+    found: list[tuple[Family, FileSet, Loaded, int, float]] = []
     unfinished: list[int] = []
     for family in (V4, V6):
         version = family.version
@@ -548,27 +550,35 @@ def open_storage(
         finally:
             gc.enable()
             os.close(lock)
+        loaded.leases = {}  # the table holds them now
+        found.append(
+            (family, files, loaded, database.lfc_interval, time.monotonic() - started)
+        )
+
+    families: dict[int, FamilyFiles] = {}
+    upgrade: list[int] = []
+    for family, files, loaded, lfc_interval, seconds in found:
+        version = family.version
+        table = tables[version]
         live = LiveFile(files, version, durable=config.durable_writes)
         try:
             live.open(end=loaded.live_end)
         except OSError as error:
             raise StorageSetupError(
-                f"cannot open lease file {path}: {error.strerror}"
+                f"cannot open lease file {files.live}: {error.strerror}"
             ) from None
         LOGGER.info(
             "leases loaded family=%s path=%s leases=%d rows=%d bad_rows=%d seconds=%.2f",
             family.word,
-            path,
+            files.live,
             len(table),
             loaded.rows,
             loaded.errors,
-            time.monotonic() - started,
+            seconds,
         )
         if loaded.outdated:
             upgrade.append(version)
-        families[version] = FamilyFiles(
-            family, files, live, database.lfc_interval, table
-        )
+        families[version] = FamilyFiles(family, files, live, lfc_interval, table)
     # The loaded leases live until replaced and hold no cycles: moved out of
     # the collector's sight, they no longer make every full collection walk
     # millions of objects (a pause of a good part of a second per million).

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from leased.config import build
 from leased.harness import Daemon, run_leased
+from leased.model import V4, V6
+from leased.storage import StorageSetupError, open_storage
+from leased.table import LeaseTable
 from tests.conftest import KEA_TEST_CONFIG
 
 HEADER4 = (
@@ -271,3 +275,21 @@ def test_storage_kea_lfc_start_answers(tmp_path: Path, busy: bool) -> None:
         assert answer == {"result": 3, "text": "kea-lfc already running"}
     else:
         assert answer == {"result": 0, "text": "kea-lfc started"}
+
+
+def test_storage_refused_start_changes_no_lease_file(tmp_path: Path) -> None:
+    """When one family's files cannot be loaded, the other family's live
+    file is not opened either, so not even its torn row is cut off."""
+    live4 = tmp_path / "kea-leases4.csv"
+    live4.write_text(
+        HEADER4
+        + "\n192.0.2.1,08:08:08:08:08:08,,3,1900000003,44,0,0,,0,,0\n192.0.2.2,08"
+    )
+    (tmp_path / "kea-leases6.csv").mkdir()
+    before = live4.read_bytes()
+    tables = {4: LeaseTable(V4), 6: LeaseTable(V6)}
+
+    with pytest.raises(StorageSetupError, match="Is a directory"):
+        open_storage(build(config_with(**{"lfc-interval": 0})), tmp_path, tables)
+
+    assert live4.read_bytes() == before
