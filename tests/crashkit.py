@@ -210,6 +210,10 @@ class Leased:
 
     workdir: Path
     config: dict[str, Any]
+    # Run in the child before leased starts (resource limits, another user).
+    preexec: Callable[[], None] | None = None
+    # The data directory, when not ``workdir``.
+    data: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -238,13 +242,14 @@ class Leased:
                     "-c",
                     str(config_path),
                     "--data-dir",
-                    str(self.workdir),
+                    str(self.data or self.workdir),
                 ],
                 cwd=self.workdir,
                 env=environment,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                preexec_fn=self.preexec,
             )
         self.starts += 1
         return self.process
