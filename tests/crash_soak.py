@@ -91,7 +91,7 @@ def main() -> int:
                 if failures:
                     return report_failure(kill, "power-cut image", failures, leased)
             leased.start()
-            failures = check_recovery(clients, table_parts(leased))
+            failures = check_recovery(clients, table_parts(leased), outcomes=counts)
             errors = [error for client in clients for error in client.errors]
             if failures or errors:
                 return report_failure(kill, mode, failures + errors, leased)

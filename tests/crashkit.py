@@ -50,6 +50,7 @@ after it is dropped).  A file system that orders data before metadata
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import ipaddress
@@ -302,8 +303,10 @@ class Leased:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=30)
-        left = [pid for pid in found if alive(pid)]
-        return left
+        if children:
+            wait_gone(found)
+            return []
+        return [pid for pid in found if alive(pid)]
 
     def stop(self) -> int:
         """SIGTERM, and wait; the exit status."""
@@ -766,13 +769,15 @@ def check_recovery(
     *,
     adopt: bool = True,
     power_cut: bool = False,
+    outcomes: collections.Counter[str] | None = None,
 ) -> list[str]:
     """Compare a recovered table with what the clients were told.
 
     Returns the failures (empty when the table is right).  With ``adopt``,
     each client's model becomes what was recovered, and its unanswered
     request is forgotten, ready for the next round.  ``power_cut``: see
-    :meth:`Client.candidates`.
+    :meth:`Client.candidates`.  ``outcomes`` counts how the unanswered
+    requests turned out.
     """
     failures: list[str] = []
     owned = {client.subnet_id for client in clients}
@@ -784,6 +789,14 @@ def check_recovery(
         if actual not in options:
             failures.append(_difference(client, actual, options))
             continue
+        if outcomes is not None and client.unanswered:
+            found = options.index(actual)
+            if found == 0:
+                outcomes["unanswered requests found absent (or with no effect)"] += 1
+            elif found == len(options) - 1:
+                outcomes["unanswered requests found applied whole"] += 1
+            else:
+                outcomes["unanswered batches found applied in part"] += 1
         if adopt:
             client.model = actual.copy()
             client.unanswered = []
