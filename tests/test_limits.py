@@ -260,3 +260,22 @@ def test_limits_million_deep_nesting_and_gigabyte_stream(tmp_path: Path) -> None
     # Bounded by the request size limit (64 MiB), not by the 1 GiB sent.
     assert after - before < 200 << 20, (before, after)
     print(f"peak memory {before >> 20} MiB before, {after >> 20} MiB after")
+
+
+def test_limits_client_that_disconnects_mid_request_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Half a lease4-add, then the client is gone: nothing is added, and
+    the daemon serves the next client."""
+    with run_leased(config_with(), tmp_path) as daemon:
+        with connect(daemon.socket_path) as gone:
+            gone.sendall(
+                b'{"command": "lease4-add", "arguments": {"ip-address": '
+                b'"192.0.2.9", "hw-address": "08:00:2b:01:02:03"'
+            )
+        time.sleep(0.2)
+        lease = daemon.command("lease4-get", {"ip-address": "192.0.2.9"})
+        alive = daemon.command("version-get")
+
+    assert lease == {"result": 3, "text": "Lease not found."}
+    assert alive["result"] == 0
