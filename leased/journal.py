@@ -232,6 +232,9 @@ class LiveFile:
         if written != len(record):
             raise OSError(errno.ENOSPC, "the change record was cut short")
         if self.durable:
+            # Limitation: this sync blocks the event loop (about 0.1 ms on a
+            # disk with a write cache) because a commit cannot wait; moving
+            # it to the sync thread would need a commit that can.
             os.fdatasync(self._pending_fd)
         self._span, self._span_head = (start, end), head
 
