@@ -6,12 +6,11 @@ docs/reliability.md."""
 
 from __future__ import annotations
 
-import contextlib
 import random
+import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -107,52 +106,47 @@ def test_crash_random_kills_lose_no_acknowledged_change(
         leased.stop()
 
 
-def wipe(path: str, payload: Any) -> None:
-    with contextlib.suppress(NotSent, Unanswered):
-        request(path, payload)
-
-
-def test_crash_wipe_killed_mid_write_is_all_or_nothing(
+@needs_strace
+def test_crash_wipe_cut_short_is_all_or_nothing(
     tmp_path: Path, daemons: Daemons
 ) -> None:
-    """A wipe of 40,000 leases killed while its rows are being written is
-    either whole or absent after the restart, never half done."""
-    count = 40_000
+    """A wipe of 30,000 leases whose write was cut short when the daemon
+    died leaves the subnet whole after the restart, never half wiped.
+
+    A file-size limit cuts the write short (the kernel writes what fits),
+    and strace kills the daemon as it starts to cut the partial rows off
+    again: the file is left as a kill in the middle of the write leaves it.
+    """
+    seed_files(tmp_path, 4, 30_000)
     live = tmp_path / "kea-leases4.csv"
-    cut_short = 0
-    for attempt in range(4):
-        directory = tmp_path / str(attempt)
-        directory.mkdir()
-        live = directory / "kea-leases4.csv"
-        seed_files(directory, 4, 3 * count // 4)
-        leased = daemons(directory, crash_config(1, persist=(4,)))
-        leased.start()
-        expected = len(leased.command("lease4-get-all")["arguments"]["leases"])
-        assert expected == count // 2 + count // 4
-        size = live.stat().st_size
+    size = live.stat().st_size
+    room = 100_000
 
+    def limited() -> None:
+        limit = (size + room, resource.RLIM_INFINITY)
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+
+    leased = daemons(tmp_path, crash_config(1, persist=(4,)))
+    leased.preexec = limited
+    leased.start()
+    assert len(leases(leased)) == 30_000
+    assert leased.process is not None
+    with Strace(leased.process.pid, "ftruncate:signal=SIGKILL:when=1"):
         payload = {"command": "lease4-wipe", "arguments": {"subnet-id": 100}}
-        thread = threading.Thread(target=wipe, args=(leased.socket_path, payload))
-        thread.start()
-        while live.stat().st_size == size:
-            pass  # the first rows of the wipe reach the file: kill now
-        leased.kill(children=True)
-        grown = live.stat().st_size - size
-        thread.join()
+        with pytest.raises((NotSent, Unanswered)):
+            request(leased.socket_path, payload)
+        leased.process.wait(timeout=30)
+    written = live.read_bytes()[size:]
+    assert len(written) == room
+    assert written.count(b"\n") > 1000  # whole delete rows of the wipe
 
-        leased.start()
-        answer = leased.command("lease4-get-all")
-        left = len(answer.get("arguments", {}).get("leases", []))
-        leased.stop()
-        assert left in (0, expected), f"{left} of {expected} leases left"
-        if left == expected:
-            assert grown > 0
-            assert "change that was cut short, which is cut off" in (
-                leased.log_path.read_text()
-            )
-            cut_short += 1
-            break
-    assert cut_short, "the kill never landed inside the wipe's write"
+    leased.preexec = None
+    leased.start()
+
+    assert len(leases(leased)) == 30_000
+    assert "change that was cut short, which is cut off" in leased.log_path.read_text()
+    assert live.stat().st_size == size
+    leased.stop()
 
 
 def test_crash_durable_writes_survive_a_power_cut(
