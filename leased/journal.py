@@ -130,6 +130,8 @@ class LiveFile:
         try:
             if end is not None:
                 os.ftruncate(fd, end)
+                if self.durable:
+                    os.fsync(fd)  # the cut is on disk before its record goes
             self.settle()
             size = os.fstat(fd).st_size
             if size == 0:
@@ -157,6 +159,9 @@ class LiveFile:
         """
         self._span = None
         if self._pending_fd >= 0 and os.fstat(self._pending_fd).st_size:
+            if self.durable and self._fd >= 0:
+                # Every change the record may cover is on disk first.
+                os.fdatasync(self._fd)
             os.ftruncate(self._pending_fd, 0)
             if self.durable:
                 os.fdatasync(self._pending_fd)
