@@ -280,8 +280,8 @@ def removal(lease: Lease) -> Lease:
     its cltt.
     """
     if isinstance(lease, Lease4):
-        return attrs.evolve(lease, valid_lft=0)
-    return attrs.evolve(lease, valid_lft=0, preferred_lft=0)
+        return lease.replace(valid_lft=0)
+    return lease.replace(valid_lft=0, preferred_lft=0)
 
 
 def delete_row(lease: Lease) -> str:

@@ -1,14 +1,16 @@
 """Lease records and the text forms of their fields.
 
 A lease is a small record that is never changed once built (the classes are
-not declared frozen only because a frozen class's constructor costs twice
-as much, which start-up pays once per lease loaded).  Addresses are
-integers (an IPv6 address is a 128-bit integer), identifiers are ``bytes``,
-the hostname is kept lower-cased as Kea does, and times are whole seconds
-since the epoch.
-A change never edits a record: it builds a new one (``attrs.evolve``), which
-keeps the indexes of :mod:`leased.table` simple and lets a snapshot share
-records with the live table.
+not frozen only because a frozen class's constructor costs twice as much,
+which start-up pays once per lease loaded).  Addresses are integers (an IPv6
+address is a 128-bit integer), identifiers are ``bytes``, the hostname is
+kept lower-cased as Kea does, and times are whole seconds since the epoch.
+A change never edits a record: it builds a new one (``lease.replace``),
+which keeps the indexes of :mod:`leased.table` simple and lets a snapshot
+share records with the live table.
+
+A million leases must fit in less memory than Kea needs for them, so the
+records are laid out for size: see :class:`Lease4`.
 
 The two address families differ in a handful of places: how an address is
 parsed and printed, the word "IPv4"/"IPv6" in texts, and the lease's JSON
@@ -21,7 +23,10 @@ This module does no I/O.
 from __future__ import annotations
 
 import socket
-from typing import Any, Final
+from collections import deque
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -62,66 +67,481 @@ MAX_DUID_LEN: Final = 128
 MIN_CLIENT_ID_LEN: Final = 2
 
 
-@attrs.define(slots=True, kw_only=True, unsafe_hash=True)
+class Terms4(NamedTuple):
+    """The fields of an IPv4 lease that many leases have in common.
+
+    See :class:`Lease4`: a lease refers to one shared record of these.
+    """
+
+    valid_lft: int
+    subnet_id: int
+    fqdn_fwd: bool
+    fqdn_rev: bool
+    state: int
+    user_context: dict[str, Any] | None
+    pool_id: int
+
+
+class Terms6(NamedTuple):
+    """The fields of an IPv6 lease that many leases have in common."""
+
+    type: int
+    prefix_len: int
+    valid_lft: int
+    preferred_lft: int
+    subnet_id: int
+    fqdn_fwd: bool
+    fqdn_rev: bool
+    state: int
+    user_context: dict[str, Any] | None
+    hw_type: int
+    hw_source: int
+    pool_id: int
+
+
+# Shared term records, each its own key.  A record with a user context (a
+# dict, which cannot be a key) is never shared.  The table is emptied when
+# it is full, so that a stream of changes with ever new lifetimes cannot
+# make it grow without bound; records already shared stay shared.
+_SHARED_LIMIT: Final = 1 << 16
+_shared4: dict[Terms4, Terms4] = {}
+_shared6: dict[Terms6, Terms6] = {}
+
+
+def share4(terms: Terms4) -> Terms4:
+    """The shared record equal to ``terms`` (``terms`` itself if new)."""
+    if terms.user_context is not None:
+        return terms
+    found = _shared4.get(terms)
+    if found is None:
+        if len(_shared4) >= _SHARED_LIMIT:
+            _shared4.clear()
+        found = _shared4[terms] = terms
+    return found
+
+
+def share6(terms: Terms6) -> Terms6:
+    """The shared record equal to ``terms`` (``terms`` itself if new)."""
+    if terms.user_context is not None:
+        return terms
+    found = _shared6.get(terms)
+    if found is None:
+        if len(_shared6) >= _SHARED_LIMIT:
+            _shared6.clear()
+        found = _shared6[terms] = terms
+    return found
+
+
 class Lease4:
     """An IPv4 lease.
 
     ``hw_address`` is empty when the lease has none (Kea prints ``""``);
     ``client_id`` is ``None`` when the lease has none.  ``user_context`` is
     a JSON map or ``None``; it is shared, never mutated.
+
+    Memory per lease decides how many leases fit, so the record keeps only
+    the fields that differ from lease to lease in slots of its own (with
+    ``__slots__`` and six of them the record takes 80 bytes); the others
+    (lifetime, subnet, flags, state, user context, pool) sit in a
+    :class:`Terms4` record that every lease with the same values shares, and
+    are read through properties.  Code that reads several of them from many
+    leases may read ``terms`` once instead.
     """
+
+    __slots__ = ("address", "client_id", "cltt", "hostname", "hw_address", "terms")
 
     address: int
     hw_address: bytes
     client_id: bytes | None
-    valid_lft: int
     cltt: int
-    subnet_id: int
-    fqdn_fwd: bool = False
-    fqdn_rev: bool = False
-    hostname: str = ""
-    state: int = STATE_DEFAULT
-    user_context: dict[str, Any] | None = None
-    pool_id: int = 0
+    hostname: str
+    terms: Terms4
+
+    def __init__(
+        self,
+        *,
+        address: int,
+        hw_address: bytes,
+        client_id: bytes | None,
+        valid_lft: int,
+        cltt: int,
+        subnet_id: int,
+        fqdn_fwd: bool = False,
+        fqdn_rev: bool = False,
+        hostname: str = "",
+        state: int = STATE_DEFAULT,
+        user_context: dict[str, Any] | None = None,
+        pool_id: int = 0,
+    ) -> None:
+        self.address = address
+        self.hw_address = hw_address
+        self.client_id = client_id
+        self.cltt = cltt
+        self.hostname = hostname
+        # bool(): True equals 1, so a shared record must not hold an int
+        # where JSON wants a boolean.
+        self.terms = share4(
+            Terms4(
+                valid_lft,
+                subnet_id,
+                bool(fqdn_fwd),
+                bool(fqdn_rev),
+                state,
+                user_context,
+                pool_id,
+            )
+        )
+
+    def _set(
+        self,
+        address: int,
+        hw_address: bytes,
+        client_id: bytes | None,
+        cltt: int,
+        hostname: str,
+        terms: Terms4,
+    ) -> None:
+        """Fill a bare record (see :func:`build4`)."""
+        self.address = address
+        self.hw_address = hw_address
+        self.client_id = client_id
+        self.cltt = cltt
+        self.hostname = hostname
+        self.terms = terms
+
+    @property
+    def valid_lft(self) -> int:
+        return self.terms.valid_lft
+
+    @property
+    def subnet_id(self) -> int:
+        return self.terms.subnet_id
+
+    @property
+    def fqdn_fwd(self) -> bool:
+        return self.terms.fqdn_fwd
+
+    @property
+    def fqdn_rev(self) -> bool:
+        return self.terms.fqdn_rev
+
+    @property
+    def state(self) -> int:
+        return self.terms.state
+
+    @property
+    def user_context(self) -> dict[str, Any] | None:
+        return self.terms.user_context
+
+    @property
+    def pool_id(self) -> int:
+        return self.terms.pool_id
 
     @property
     def expire(self) -> int:
         """When the lease expires (``cltt + valid_lft``)."""
-        return self.cltt + self.valid_lft
+        return self.cltt + self.terms.valid_lft
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by its constructor name."""
+        terms = self.terms
+        return {
+            "address": self.address,
+            "hw_address": self.hw_address,
+            "client_id": self.client_id,
+            "valid_lft": terms.valid_lft,
+            "cltt": self.cltt,
+            "subnet_id": terms.subnet_id,
+            "fqdn_fwd": terms.fqdn_fwd,
+            "fqdn_rev": terms.fqdn_rev,
+            "hostname": self.hostname,
+            "state": terms.state,
+            "user_context": terms.user_context,
+            "pool_id": terms.pool_id,
+        }
+
+    def replace(self, **changes: Any) -> Lease4:
+        """A new lease with ``changes`` (constructor names) applied."""
+        return Lease4(**(self.fields() | changes))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.address,
+            self.hw_address,
+            self.client_id,
+            self.cltt,
+            self.hostname,
+            self.terms,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Lease4:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
+        return f"Lease4({fields})"
 
 
-@attrs.define(slots=True, kw_only=True, unsafe_hash=True)
 class Lease6:
     """An IPv6 lease: an address (IA_NA, IA_TA) or a prefix (IA_PD).
 
     ``prefix_len`` is 128 for addresses.  ``hw_address`` is ``None`` when
     the lease has no hardware address object at all, and ``b""`` when one
     was given empty (Kea prints the key only in the second case).
+
+    As in :class:`Lease4`, the fields leases tend to have in common sit in a
+    shared :class:`Terms6` record.
     """
 
+    __slots__ = (
+        "address",
+        "cltt",
+        "duid",
+        "hostname",
+        "hw_address",
+        "iaid",
+        "terms",
+    )
+
     address: int
-    type: int
-    prefix_len: int
     duid: bytes
     iaid: int
-    valid_lft: int
-    preferred_lft: int
     cltt: int
-    subnet_id: int
-    fqdn_fwd: bool = False
-    fqdn_rev: bool = False
-    hostname: str = ""
-    state: int = STATE_DEFAULT
-    user_context: dict[str, Any] | None = None
-    hw_address: bytes | None = None
-    hw_type: int = 1
-    hw_source: int = 0
-    pool_id: int = 0
+    hostname: str
+    hw_address: bytes | None
+    terms: Terms6
+
+    def __init__(
+        self,
+        *,
+        address: int,
+        type: int,
+        prefix_len: int,
+        duid: bytes,
+        iaid: int,
+        valid_lft: int,
+        preferred_lft: int,
+        cltt: int,
+        subnet_id: int,
+        fqdn_fwd: bool = False,
+        fqdn_rev: bool = False,
+        hostname: str = "",
+        state: int = STATE_DEFAULT,
+        user_context: dict[str, Any] | None = None,
+        hw_address: bytes | None = None,
+        hw_type: int = 1,
+        hw_source: int = 0,
+        pool_id: int = 0,
+    ) -> None:
+        self.address = address
+        self.duid = duid
+        self.iaid = iaid
+        self.cltt = cltt
+        self.hostname = hostname
+        self.hw_address = hw_address
+        self.terms = share6(
+            Terms6(
+                type,
+                prefix_len,
+                valid_lft,
+                preferred_lft,
+                subnet_id,
+                bool(fqdn_fwd),
+                bool(fqdn_rev),
+                state,
+                user_context,
+                hw_type,
+                hw_source,
+                pool_id,
+            )
+        )
+
+    def _set(
+        self,
+        address: int,
+        duid: bytes,
+        iaid: int,
+        cltt: int,
+        hostname: str,
+        hw_address: bytes | None,
+        terms: Terms6,
+    ) -> None:
+        """Fill a bare record (see :func:`build6`)."""
+        self.address = address
+        self.duid = duid
+        self.iaid = iaid
+        self.cltt = cltt
+        self.hostname = hostname
+        self.hw_address = hw_address
+        self.terms = terms
+
+    @property
+    def type(self) -> int:
+        return self.terms.type
+
+    @property
+    def prefix_len(self) -> int:
+        return self.terms.prefix_len
+
+    @property
+    def valid_lft(self) -> int:
+        return self.terms.valid_lft
+
+    @property
+    def preferred_lft(self) -> int:
+        return self.terms.preferred_lft
+
+    @property
+    def subnet_id(self) -> int:
+        return self.terms.subnet_id
+
+    @property
+    def fqdn_fwd(self) -> bool:
+        return self.terms.fqdn_fwd
+
+    @property
+    def fqdn_rev(self) -> bool:
+        return self.terms.fqdn_rev
+
+    @property
+    def state(self) -> int:
+        return self.terms.state
+
+    @property
+    def user_context(self) -> dict[str, Any] | None:
+        return self.terms.user_context
+
+    @property
+    def hw_type(self) -> int:
+        return self.terms.hw_type
+
+    @property
+    def hw_source(self) -> int:
+        return self.terms.hw_source
+
+    @property
+    def pool_id(self) -> int:
+        return self.terms.pool_id
 
     @property
     def expire(self) -> int:
         """When the lease expires (``cltt + valid_lft``)."""
-        return self.cltt + self.valid_lft
+        return self.cltt + self.terms.valid_lft
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by its constructor name."""
+        terms = self.terms
+        return {
+            "address": self.address,
+            "type": terms.type,
+            "prefix_len": terms.prefix_len,
+            "duid": self.duid,
+            "iaid": self.iaid,
+            "valid_lft": terms.valid_lft,
+            "preferred_lft": terms.preferred_lft,
+            "cltt": self.cltt,
+            "subnet_id": terms.subnet_id,
+            "fqdn_fwd": terms.fqdn_fwd,
+            "fqdn_rev": terms.fqdn_rev,
+            "hostname": self.hostname,
+            "state": terms.state,
+            "user_context": terms.user_context,
+            "hw_address": self.hw_address,
+            "hw_type": terms.hw_type,
+            "hw_source": terms.hw_source,
+            "pool_id": terms.pool_id,
+        }
+
+    def replace(self, **changes: Any) -> Lease6:
+        """A new lease with ``changes`` (constructor names) applied."""
+        return Lease6(**(self.fields() | changes))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.address,
+            self.duid,
+            self.iaid,
+            self.cltt,
+            self.hostname,
+            self.hw_address,
+            self.terms,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Lease6:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
+        return f"Lease6({fields})"
+
+
+def build4(
+    addresses: Sequence[int],
+    hw_addresses: Iterable[bytes],
+    client_ids: Iterable[bytes | None],
+    cltts: Iterable[int],
+    hostnames: Iterable[str],
+    terms: Iterable[Terms4],
+) -> list[Lease4]:
+    """IPv4 leases from columns of their slots, for start-up.
+
+    Built this way, with no Python-level loop and no keyword arguments, a
+    lease costs about a third of what the constructor costs.  ``terms``
+    must already be shared records (see :func:`share4`).
+    """
+    leases = list(map(object.__new__, repeat(Lease4, len(addresses))))
+    deque(
+        map(
+            Lease4._set,
+            leases,
+            addresses,
+            hw_addresses,
+            client_ids,
+            cltts,
+            hostnames,
+            terms,
+        ),
+        maxlen=0,
+    )
+    return leases
+
+
+def build6(
+    addresses: Sequence[int],
+    duids: Iterable[bytes],
+    iaids: Iterable[int],
+    cltts: Iterable[int],
+    hostnames: Iterable[str],
+    hw_addresses: Iterable[bytes | None],
+    terms: Iterable[Terms6],
+) -> list[Lease6]:
+    """IPv6 leases from columns of their slots (see :func:`build4`)."""
+    leases = list(map(object.__new__, repeat(Lease6, len(addresses))))
+    deque(
+        map(
+            Lease6._set,
+            leases,
+            addresses,
+            duids,
+            iaids,
+            cltts,
+            hostnames,
+            hw_addresses,
+            terms,
+        ),
+        maxlen=0,
+    )
+    return leases
 
 
 Lease = Lease4 | Lease6
@@ -286,49 +706,51 @@ def format_ip6(address: int) -> str:
 
 def lease4_to_json(lease: Lease4) -> dict[str, Any]:
     """Render an IPv4 lease as Kea's lease commands do."""
+    terms = lease.terms
     out: dict[str, Any] = {}
     if lease.client_id is not None:
         out["client-id"] = lease.client_id.hex(":")
     out["cltt"] = lease.cltt
-    out["fqdn-fwd"] = lease.fqdn_fwd
-    out["fqdn-rev"] = lease.fqdn_rev
+    out["fqdn-fwd"] = terms.fqdn_fwd
+    out["fqdn-rev"] = terms.fqdn_rev
     out["hostname"] = lease.hostname
     out["hw-address"] = lease.hw_address.hex(":")
     out["ip-address"] = format_ip4(lease.address)
-    if lease.pool_id:
-        out["pool-id"] = lease.pool_id
-    out["state"] = lease.state
-    out["subnet-id"] = lease.subnet_id
-    if lease.user_context is not None:
-        out["user-context"] = lease.user_context
-    out["valid-lft"] = lease.valid_lft
+    if terms.pool_id:
+        out["pool-id"] = terms.pool_id
+    out["state"] = terms.state
+    out["subnet-id"] = terms.subnet_id
+    if terms.user_context is not None:
+        out["user-context"] = terms.user_context
+    out["valid-lft"] = terms.valid_lft
     return out
 
 
 def lease6_to_json(lease: Lease6) -> dict[str, Any]:
     """Render an IPv6 lease as Kea's lease commands do."""
+    terms = lease.terms
     out: dict[str, Any] = {
         "cltt": lease.cltt,
         "duid": lease.duid.hex(":"),
-        "fqdn-fwd": lease.fqdn_fwd,
-        "fqdn-rev": lease.fqdn_rev,
+        "fqdn-fwd": terms.fqdn_fwd,
+        "fqdn-rev": terms.fqdn_rev,
         "hostname": lease.hostname,
     }
     if lease.hw_address is not None:
         out["hw-address"] = lease.hw_address.hex(":")
     out["iaid"] = lease.iaid
     out["ip-address"] = format_ip6(lease.address)
-    if lease.pool_id:
-        out["pool-id"] = lease.pool_id
-    out["preferred-lft"] = lease.preferred_lft
-    if lease.type == TYPE_PD:
-        out["prefix-len"] = lease.prefix_len
-    out["state"] = lease.state
-    out["subnet-id"] = lease.subnet_id
-    out["type"] = TYPE_NAMES[lease.type]
-    if lease.user_context is not None:
-        out["user-context"] = lease.user_context
-    out["valid-lft"] = lease.valid_lft
+    if terms.pool_id:
+        out["pool-id"] = terms.pool_id
+    out["preferred-lft"] = terms.preferred_lft
+    if terms.type == TYPE_PD:
+        out["prefix-len"] = terms.prefix_len
+    out["state"] = terms.state
+    out["subnet-id"] = terms.subnet_id
+    out["type"] = TYPE_NAMES[terms.type]
+    if terms.user_context is not None:
+        out["user-context"] = terms.user_context
+    out["valid-lft"] = terms.valid_lft
     return out
 
 

@@ -107,8 +107,7 @@ def plan_reclaim(
         if remove or lease.state == STATE_DECLINED:
             changes.append(Change(family, lease, None, CAUSE_RECLAIM))
         else:
-            reclaimed = attrs.evolve(
-                lease,
+            reclaimed = lease.replace(
                 state=STATE_EXPIRED_RECLAIMED,
                 hostname="",
                 fqdn_fwd=False,

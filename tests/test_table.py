@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -173,7 +172,7 @@ class TableMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def update_state_only(self, data: st.DataObject) -> None:
         address = data.draw(st.sampled_from(sorted(self.model)))
-        new = attrs.evolve(self.model[address], state=data.draw(states))
+        new = self.model[address].replace(state=data.draw(states))
         self.table.apply(self.model[address], new)
         self.model[address] = new
 
@@ -207,11 +206,11 @@ def test_table_keeps_order_of_equal_keys_on_replace() -> None:
     first = Lease4(
         address=1, hw_address=b"\x01", client_id=None, valid_lft=1, cltt=1, subnet_id=1
     )
-    second = attrs.evolve(first, address=2)
+    second = first.replace(address=2)
     table.apply(None, first)
     table.apply(None, second)
 
-    table.apply(first, attrs.evolve(first, hostname="x."))
+    table.apply(first, first.replace(hostname="x."))
 
     assert [lease.address for lease in table.with_hw_address(b"\x01")] == [1, 2]
     assert [lease.address for lease in table.in_subnet(1)] == [1, 2]
