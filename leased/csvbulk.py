@@ -3,11 +3,11 @@
 Start-up reads millions of rows, and nearly every one is plain: no escapes,
 no user context, two-digit hex identifiers.  Parsed row by row, each costs
 a few microseconds of Python calls per field.  Here a whole chunk of rows
-(a few tens of thousands) is split, turned into columns with one ``zip``,
-and each column is checked with one regular expression over the column
-joined by newlines and converted with ``map`` of a C function (``int``,
-``bytes.fromhex``, ``inet_pton``), so the per-row cost that remains is
-building the lease record.
+(a few tens of thousands) is split in one call into columns, each column is
+checked with a few string operations over the whole column and converted
+with ``map`` of a C function (``int``, ``bytes.fromhex``, ``inet_pton``),
+and the lease records are built from the columns
+(:func:`leased.model.build4`), so no Python code runs per row at all.
 
 Every check is strict enough that a chunk it accepts parses exactly as the
 row-by-row parser (:mod:`leased.csvfile`) would.  Anything unusual in a
@@ -22,8 +22,9 @@ This module does no I/O.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
-from itertools import repeat
+from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import sub
 from typing import Final
 
 from leased.csvfile import Header
@@ -31,9 +32,13 @@ from leased.model import (
     STATE_DECLINED,
     TYPE_PD,
     Lease,
-    Lease4,
-    Lease6,
+    Terms4,
+    Terms6,
+    build4,
+    build6,
     lower_hostname,
+    share4,
+    share6,
 )
 
 __all__ = ["chunk_parser"]
@@ -47,9 +52,11 @@ _FLAGS: Final = frozenset({"0", "1"})
 _FEW: Final = 4096
 _TYPES: Final = frozenset({"0", "1", "2"})
 _FLAG_VALUE: Final = {"0": False, "1": True}
+# Characters bytes.fromhex skips between pairs besides the space.
+_WHITESPACE: Final = ("\t", "\r", "\x0b", "\x0c")
 
 
-def _numbers(column: tuple[str, ...], high: int) -> list[int] | None:
+def _numbers(column: Sequence[str], high: int) -> list[int] | None:
     """Decimal numbers up to ``high``, or None.
 
     Most columns hold a few distinct values (subnet ids, lifetimes,
@@ -74,13 +81,25 @@ def _numbers(column: tuple[str, ...], high: int) -> list[int] | None:
     return values if max(values) <= high else None
 
 
-def _hex(column: tuple[str, ...], *, empty: bool) -> list[bytes] | None:
+def _shared_ints(values: list[int]) -> list[int]:
+    """``values`` with equal numbers made one object.
+
+    Computed columns (cltt is expire minus lifetime) would otherwise hold a
+    new int per row; leases renewed in the same second then share one.
+    """
+    first = dict(zip(values, values, strict=True))
+    return list(map(first.__getitem__, values))
+
+
+def _hex(column: Sequence[str], *, empty: bool) -> list[bytes] | None:
     """Colon-separated two-digit hex fields (or empty ones if allowed).
 
-    ``bytes.fromhex`` with the colons made spaces reads the pairs; the
-    field must then be exactly ``3 * bytes - 1`` long, hold nothing but hex
-    digits and colons, and not start or end with a colon nor hold two in a
-    row: together that is exactly "pairs joined by single colons".
+    ``bytes.fromhex`` reads the pairs once the colons are spaces, and
+    refuses a pair cut by a space or anything but hex digits and spaces; with
+    no colon at either end of a field nor two in a row, a field then has at
+    most one colon between each two pairs, so it is at most ``3 * bytes -
+    1`` long, and exactly that long when every gap has its colon.  One sum
+    over the column checks that for every field at once.
     """
     joined = "\n".join(column)
     if (
@@ -91,31 +110,23 @@ def _hex(column: tuple[str, ...], *, empty: bool) -> list[bytes] | None:
         or "\n:" in joined
         or joined.startswith(":")
         or joined.endswith(":")
-        or not "".join(column).isprintable()
+        or any(space in joined for space in _WHITESPACE)
     ):
         return None
     try:
-        data = list(
-            map(bytes.fromhex, map(str.replace, column, repeat(":"), repeat(" ")))
-        )
+        data = list(map(bytes.fromhex, joined.replace(":", " ").split("\n")))
     except ValueError:
         return None
-    lengths = list(map(len, data))
-    expected = list(map(max, map(_minus_one, map(_times_three, lengths)), repeat(0)))
-    if list(map(len, column)) != expected or (not empty and 0 in lengths):
+    blanks = data.count(b"")
+    if blanks and not empty:
+        return None
+    total = sum(map(len, data))
+    if len(joined) - (len(data) - 1) != 3 * total - (len(data) - blanks):
         return None
     return data
 
 
-def _times_three(n: int) -> int:
-    return 3 * n
-
-
-def _minus_one(n: int) -> int:
-    return n - 1
-
-
-def _addresses(column: tuple[str, ...], family: int) -> list[int]:
+def _addresses(column: Sequence[str], family: int) -> list[int]:
     """Raises OSError for an address that does not parse."""
     return list(
         map(
@@ -142,27 +153,33 @@ def chunk_parser(header: Header) -> ChunkParser | None:
     return None
 
 
-def _common(lines: list[str], width: int) -> list[tuple[str, ...]] | None:
-    """The columns of a chunk whose rows all have ``width`` fields."""
-    rows = [line.split(",") for line in lines]
-    if set(map(len, rows)) != {width}:
+def _columns(lines: list[str], width: int) -> list[list[str]] | None:
+    """The columns of a chunk whose rows all have ``width`` fields.
+
+    The chunk is split in one call, its rows joined by commas, after the
+    comma count of every row was checked (in C, ``map`` of ``str.count``).
+    """
+    if set(map(str.count, lines, repeat(","))) != {width - 1}:
         return None
-    return list(zip(*rows, strict=True))
+    fields = ",".join(lines).split(",")
+    return [fields[column::width] for column in range(width)]
 
 
 def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
-    columns = _common(lines, width)
+    columns = _columns(lines, width)
     if columns is None:
         return None
+    count = len(lines)
     hw_col, cid_col, host_col, context_col = (
         columns[1],
         columns[2],
         columns[8],
         columns[10],
     )
+    hosts = "\n".join(host_col)
     if (
         any(context_col)
-        or "&" in "".join(host_col)
+        or "&" in hosts
         or not set(columns[6]) <= _FLAGS
         or not set(columns[7]) <= _FLAGS
     ):
@@ -171,7 +188,7 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
     expire = _numbers(columns[4], _U64)
     subnet = _numbers(columns[5], _U32)
     state = _numbers(columns[9], _U32)
-    pool = _numbers(columns[11], _U32) if width == 12 else [0] * len(lines)
+    pool = _numbers(columns[11], _U32) if width == 12 else [0] * count
     if (
         valid is None
         or expire is None
@@ -188,50 +205,52 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
     cids = _hex(cid_col, empty=True)
     if hws is None or cids is None:
         return None
-    if max(map(len, hws)) > 20 or not {len(c) for c in cids} <= {0, *range(2, 129)}:
+    if max(map(len, hws)) > 20 or not {len(c) for c in set(cids)} <= {
+        0,
+        *range(2, 129),
+    }:
         return None
+    if b"" in hws:
+        # A row with neither identifier: the row parser gives Kea's error,
+        # unless the lease is declined.
+        bare = compress(state, map(_neither, hws, cids))
+        if any(value != STATE_DECLINED for value in bare):
+            return None
     # Kea lower-cases an IPv4 hostname it reads (not an IPv6 one).
-    if _has_upper(host_col):
-        host_col = tuple(map(lower_hostname, host_col))
+    if _has_upper(hosts):
+        host_col = list(map(lower_hostname, host_col))
+
+    # The shared part of each lease: one record per distinct combination.
     flag = _FLAG_VALUE
-    leases: list[Lease] = []
-    append = leases.append
-    for address, hw, cid, valid_lft, exp, subnet_id, fwd, rev, host, st, pool_id in zip(
-        addresses,
-        hws,
-        cids,
-        valid,
-        expire,
-        subnet,
-        columns[6],
-        columns[7],
-        host_col,
-        state,
-        pool,
-        strict=True,
-    ):
-        if not hw and not cid and st != STATE_DECLINED:
-            return None  # the row parser gives Kea's error for this row
-        append(
-            Lease4(
-                address=address,
-                hw_address=hw,
-                client_id=cid or None,
-                valid_lft=valid_lft,
-                cltt=exp - valid_lft,
-                subnet_id=subnet_id,
-                fqdn_fwd=flag[fwd],
-                fqdn_rev=flag[rev],
-                hostname=host,
-                state=st,
-                pool_id=pool_id,
-            )
+    keys = list(zip(valid, subnet, columns[6], columns[7], state, pool, strict=True))
+    shared = {
+        key: share4(
+            Terms4(key[0], key[1], flag[key[2]], flag[key[3]], key[4], None, key[5])
         )
-    return leases
+        for key in set(keys)
+    }
+    return list(
+        build4(
+            addresses,
+            hws,
+            map(_none_if_empty, cids),
+            _shared_ints(list(map(sub, expire, valid))),
+            host_col,
+            map(shared.__getitem__, keys),
+        )
+    )
+
+
+def _neither(hw: bytes, cid: bytes) -> bool:
+    return not hw and not cid
+
+
+def _none_if_empty(data: bytes) -> bytes | None:
+    return data or None
 
 
 def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
-    columns = _common(lines, width)
+    columns = _columns(lines, width)
     if columns is None:
         return None
     duid_col, host_col, hw_col, context_col = (
@@ -253,18 +272,31 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
     expire = _numbers(columns[3], _U64)
     subnet = _numbers(columns[4], _U32)
     preferred = _numbers(columns[5], _U32)
+    kinds = _numbers(columns[6], 2)
     iaid = _numbers(columns[7], _U32)
-    prefix = _numbers(columns[8], 255)
     state = _numbers(columns[13], _U32)
     pool = _numbers(columns[17], _U32) if width == 18 else [0] * count
-    if any(
-        column is None
-        for column in (valid, expire, subnet, preferred, iaid, prefix, state, pool)
+    if (
+        valid is None
+        or expire is None
+        or subnet is None
+        or preferred is None
+        or kinds is None
+        or iaid is None
+        or state is None
+        or pool is None
     ):
         return None
-    assert valid is not None and expire is not None and subnet is not None
-    assert preferred is not None and iaid is not None and prefix is not None
-    assert state is not None and pool is not None
+    if TYPE_PD in kinds:
+        prefix = _numbers(columns[8], 255)
+        if prefix is None:
+            return None
+        prefix = [
+            length if kind == TYPE_PD else 128
+            for kind, length in zip(kinds, prefix, strict=True)
+        ]
+    else:
+        prefix = [128] * count
     try:
         addresses = _addresses(columns[0], socket.AF_INET6)
     except OSError:
@@ -277,83 +309,71 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
     hws = _hex(hw_col, empty=True)
     if hws is None or max(map(len, hws)) > 20:
         return None
+    hw_types = _numbers(columns[15], 0xFFFF)
+    hw_sources = _numbers(columns[16], _U32)
+    if hw_types is None or hw_sources is None:
+        return None
+    hw_addresses: list[bytes | None] = list(hws)
+    if b"" in hws:
+        # No hardware address: none at all, with Kea's type and source.
+        missing = list(map(_none_if_empty, hws))
+        hw_addresses = missing
+        hw_types = [
+            1 if hw is None else t for hw, t in zip(missing, hw_types, strict=True)
+        ]
+        hw_sources = [
+            0 if hw is None else s for hw, s in zip(missing, hw_sources, strict=True)
+        ]
+
     flag = _FLAG_VALUE
-    leases: list[Lease] = []
-    append = leases.append
-    try:
-        for (
-            address,
-            duid,
-            valid_lft,
-            exp,
-            subnet_id,
-            preferred_lft,
-            kind,
-            iaid_value,
-            length,
-            fwd,
-            rev,
-            host,
-            hw,
-            st,
-            hw_type,
-            hw_source,
-            pool_id,
-        ) in zip(
-            addresses,
-            duids,
-            valid,
-            expire,
-            subnet,
-            preferred,
-            columns[6],
-            iaid,
+    keys = list(
+        zip(
+            kinds,
             prefix,
+            valid,
+            preferred,
+            subnet,
             columns[9],
             columns[10],
-            host_col,
-            hws,
             state,
-            columns[15],
-            columns[16],
+            hw_types,
+            hw_sources,
             pool,
             strict=True,
-        ):
-            lease_type = int(kind)
-            append(
-                Lease6(
-                    address=address,
-                    type=lease_type,
-                    prefix_len=length if lease_type == TYPE_PD else 128,
-                    duid=duid,
-                    iaid=iaid_value,
-                    valid_lft=valid_lft,
-                    preferred_lft=preferred_lft,
-                    cltt=exp - valid_lft,
-                    subnet_id=subnet_id,
-                    fqdn_fwd=flag[fwd],
-                    fqdn_rev=flag[rev],
-                    hostname=host,
-                    state=st,
-                    hw_address=hw if hw else None,
-                    hw_type=_small(hw_type, 0xFFFF) if hw else 1,
-                    hw_source=_small(hw_source, _U32) if hw else 0,
-                    pool_id=pool_id,
-                )
+        )
+    )
+    shared = {
+        key: share6(
+            Terms6(
+                key[0],
+                key[1],
+                key[2],
+                key[3],
+                key[4],
+                flag[key[5]],
+                flag[key[6]],
+                key[7],
+                None,
+                key[8],
+                key[9],
+                key[10],
             )
-    except ValueError:
-        return None
-    return leases
+        )
+        for key in set(keys)
+    }
+    return list(
+        build6(
+            addresses,
+            duids,
+            iaid,
+            _shared_ints(list(map(sub, expire, valid))),
+            host_col,
+            hw_addresses,
+            map(shared.__getitem__, keys),
+        )
+    )
 
 
-def _has_upper(column: tuple[str, ...]) -> bool:
-    """Whether any field of a column holds an ASCII capital letter."""
-    joined = "".join(column)
+def _has_upper(joined: str) -> bool:
+    """Whether a joined column holds an ASCII capital letter."""
     return joined != joined.lower() and joined != lower_hostname(joined)
-
-
-def _small(text: str, high: int) -> int:
-    """A hardware type or source number: plain digits up to ``high``."""
-    if not (text.isdigit() and text.isascii()) or int(text) > high:
-        raise ValueError(text)
-    return int(text)
