@@ -66,7 +66,10 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from itertools import repeat
+from operator import add, attrgetter, le, mul
 from typing import Final
 
 import attrs
@@ -128,6 +131,44 @@ def pool_capacity(first: int, last: int) -> int:
 def pd_pool_capacity(length: int, delegated: int) -> int:
     """Prefixes of ``delegated`` bits in a pool of ``length`` bits."""
     return 1 << (delegated - length)
+
+
+_TERMS: Final = attrgetter("terms")
+
+
+def _pool_keys(
+    pools: tuple[_Pools, _Pools] | None, addresses: list[int]
+) -> list[int] | None:
+    """For each address, which pools hold it (as one number), or None.
+
+    Computed in C; the number is the position of the address pool
+    (:meth:`_Pools.find`, 0 for none) and of the prefix pool.  None when the
+    subnet has no pools at all.
+    """
+    if pools is None or not (pools[0].firsts or pools[1].firsts):
+        return None
+    address_pools, prefix_pools = pools
+    return list(
+        map(
+            add,
+            map(
+                mul,
+                _positions(address_pools, addresses),
+                repeat(len(prefix_pools.firsts) + 1),
+            ),
+            _positions(prefix_pools, addresses),
+        )
+    )
+
+
+def _positions(pools: _Pools, addresses: list[int]) -> Iterable[int]:
+    """1 + the index of the pool holding each address, 0 for none."""
+    if not pools.firsts:
+        return repeat(0, len(addresses))
+    lasts = (-1, *pools.lasts)
+    positions = list(map(bisect_right, repeat(pools.firsts), addresses))
+    # Past the end of the pool found (or before the first): position 0.
+    return map(mul, positions, map(le, addresses, map(lasts.__getitem__, positions)))
 
 
 @attrs.frozen
@@ -303,13 +344,33 @@ class FamilyStatistics:
                 store.create(pool_prefix + name, now)
 
     def _count(self, table: LeaseTable) -> dict[str, int]:
-        """Every counted statistic's value, from one pass over the table."""
+        """Every counted statistic's value, from one pass over the table.
+
+        Leases of a subnet that share their terms record (state, type and
+        the rest: see :class:`leased.model.Terms4`) and lie in the same pools
+        count in the same statistics.  So each subnet's leases are grouped by
+        those in C (``map``, ``zip``, ``Counter``; a million leases in a
+        fraction of a second) and :meth:`contribution` is asked once a group.
+        """
         counts: dict[str, int] = {}
-        contribution = self.contribution
-        for leases in table.by_subnet.values():
-            for lease in leases.values():
-                for name in contribution(lease):
-                    counts[name] = counts.get(name, 0) + 1
+        for subnet_id, held in table.by_subnet.items():
+            leases = list(held.values())
+            pools = self._pools.get(subnet_id)
+            in_pools = _pool_keys(pools, list(held))
+
+            def keys() -> Iterator[Hashable]:
+                # A terms record is shared by identity; one with a user
+                # context is a group of its own.  The keys are streamed, not
+                # kept: a million tuples would stay behind as fragments.
+                terms = map(id, map(_TERMS, leases))  # noqa: B023 used at once
+                if in_pools is None:  # noqa: B023 used at once
+                    return terms
+                return zip(terms, in_pools, strict=True)  # noqa: B023 used at once
+
+            sample = dict(zip(keys(), leases, strict=True))
+            for key, number in Counter(keys()).items():
+                for name in self.contribution(sample[key]):
+                    counts[name] = counts.get(name, 0) + number
         return counts
 
     def _counted_names(
