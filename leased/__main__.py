@@ -34,7 +34,12 @@ from leased.server import (
     open_listeners,
 )
 from leased.stats import Statistics
-from leased.storage import StorageSetupError, lease_file_path, open_storage
+from leased.storage import (
+    StorageSetupError,
+    lease_file_path,
+    open_storage,
+    release_free_memory,
+)
 from leased.systemd import Notifier, activated_sockets
 
 LOGGER: Final = logging.getLogger("leased.server")
@@ -220,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     engine = Engine(state, build_registry(), journal=storage.journal)
     Statistics.attach(engine)
+    # Loading and the first count leave freed memory behind: hand it back.
+    release_free_memory()
     server = Server(
         engine, limits=Limits(**loaded.limits), storage=storage, notifier=notifier
     )
