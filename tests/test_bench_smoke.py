@@ -30,6 +30,7 @@ FIGURE = r"[0-9][0-9,]*(?:\.[0-9]+)? \(\+-[0-9]+%\)"
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
     """Run the smoke benchmark once; return its table and its JSON."""
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    cache = tmp_path_factory.mktemp("bench-tables")
 
     finished = subprocess.run(
         [
@@ -40,6 +41,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
             "--quiet",
             "--json",
             str(out),
+            "--cache",
+            str(cache),
         ],
         cwd=ROOT,
         capture_output=True,

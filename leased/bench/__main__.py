@@ -23,7 +23,15 @@ from leased.harness import kea_missing_reason
 # Tiny counts and durations: the whole smoke run takes a few seconds and only
 # proves that every workload still runs end to end.
 SMOKE_PLAN = Plan(
-    duration=0.2, warmup=0.05, repeat=1, leases=200, clients=32, batch_size=50
+    duration=0.2,
+    warmup=0.05,
+    repeat=1,
+    leases=200,
+    clients=32,
+    batch_size=50,
+    big=2000,
+    mid=1000,
+    page=100,
 )
 
 
@@ -61,6 +69,26 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, help="commands per batch in batch-get (default 1000)"
     )
     parser.add_argument(
+        "--big",
+        type=int,
+        help="leases in the large tables: start-up, scan, compaction (default 1000000)",
+    )
+    parser.add_argument(
+        "--mid",
+        type=int,
+        help="leases in the get-all and wipe table (default 200000)",
+    )
+    parser.add_argument(
+        "--page", type=int, help="limit of each get-page in the scan (default 1000)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="where generated lease files are kept between runs "
+        "(default: $XDG_CACHE_HOME/leased-bench or ~/.cache/leased-bench)",
+    )
+    parser.add_argument(
         "--placement",
         choices=runner.PLACEMENTS,
         default="split",
@@ -88,7 +116,17 @@ def _plan(args: argparse.Namespace) -> Plan:
     plan = SMOKE_PLAN if args.smoke else Plan()
     changes = {
         name: getattr(args, name)
-        for name in ("repeat", "duration", "warmup", "leases", "clients", "batch_size")
+        for name in (
+            "repeat",
+            "duration",
+            "warmup",
+            "leases",
+            "clients",
+            "batch_size",
+            "big",
+            "mid",
+            "page",
+        )
         if getattr(args, name) is not None
     }
     return attrs.evolve(plan, **changes)
@@ -175,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.list:
         for workload in WORKLOADS.values():
-            print(f"{workload.name:<15} {workload.summary}")
+            print(f"{workload.name:<16} {workload.summary}")
         return 0
     plan = _plan(args)
     workloads = [WORKLOADS[name] for name in (args.workload or WORKLOADS)]
@@ -207,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[leased-bench] {line}", file=sys.stderr, flush=True)
 
     ceiling, outcomes, run_facts = runner.run(
-        workloads, plan, sides=sides, placement=args.placement, progress=progress
+        workloads,
+        plan,
+        sides=sides,
+        placement=args.placement,
+        cache=args.cache,
+        progress=progress,
     )
     facts.update(run_facts)
     facts["load_after"] = list(os.getloadavg())

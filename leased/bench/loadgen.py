@@ -49,11 +49,22 @@ from typing import Any, ParamSpec, cast
 import attrs
 import orjson
 
-__all__ = ["Sample", "batch", "concurrent", "one_shot", "percentile", "result_of"]
+__all__ = [
+    "CpuMeter",
+    "Sample",
+    "Usage",
+    "batch",
+    "concurrent",
+    "exchange",
+    "one_shot",
+    "percentile",
+    "result_of",
+]
 
 _P = ParamSpec("_P")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _CHUNK = 1 << 16
+_UNTIL_EVERY = 0.02
 
 
 @attrs.frozen(kw_only=True)
@@ -116,7 +127,7 @@ class Sample:
 
 
 @attrs.frozen
-class _Usage:
+class Usage:
     """CPU shares over a timed window (see :class:`Sample`)."""
 
     elapsed: float
@@ -125,8 +136,11 @@ class _Usage:
     other: float
 
 
-class _CpuMeter:
-    """Read the CPU time of this process, the server and the whole machine."""
+class CpuMeter:
+    """Read the CPU time of this process, the server and the whole machine.
+
+    :meth:`stop` returns the shares of a core each used since :meth:`start`.
+    """
 
     def __init__(self, server_pid: int | None) -> None:
         self._server_pid = server_pid
@@ -144,7 +158,7 @@ class _CpuMeter:
     def start(self) -> None:
         self._start = self._now()
 
-    def stop(self) -> _Usage:
+    def stop(self) -> Usage:
         """Return the window's length and the CPU shares spent in it."""
         end = self._now()
         elapsed = end[0] - self._start[0]
@@ -154,7 +168,7 @@ class _CpuMeter:
             server = (end[2] - self._start[2]) / elapsed
         busy = (end[3] - self._start[3]) / elapsed
         other = max(0.0, busy - client - (server or 0.0))
-        return _Usage(elapsed, client, server, other)
+        return Usage(elapsed, client, server, other)
 
 
 def _process_cpu(pid: int | None) -> float:
@@ -290,7 +304,7 @@ def one_shot(
     family, kind = socket.AF_UNIX, socket.SOCK_STREAM
     perf_counter = time.perf_counter
     results: Counter[int] = Counter()
-    meter = _CpuMeter(server_pid)
+    meter = CpuMeter(server_pid)
 
     # The loop body is written out once and run twice, for the warm-up and
     # for the timed window, so both pay exactly the same per-request cost.
@@ -338,6 +352,7 @@ def concurrent(
     warmup: float,
     expect: frozenset[int] = frozenset({0}),
     server_pid: int | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> Sample:
     """Keep ``clients`` one-request connections in flight at all times.
 
@@ -355,6 +370,8 @@ def concurrent(
         warmup: Seconds of the same load before the window, not counted.
         expect: The ``result`` codes that count as correct answers.
         server_pid: The server's process, for its CPU time.
+        until: Ends the window early once it returns True (asked every
+            20 ms inside the window).
 
     Returns:
         The :class:`Sample` of the timed window, with latency percentiles of
@@ -362,7 +379,7 @@ def concurrent(
     """
     perf_counter = time.perf_counter
     selector = selectors.DefaultSelector()
-    meter = _CpuMeter(server_pid)
+    meter = CpuMeter(server_pid)
     results: Counter[int] = Counter()
     latencies: array[float] = array("d")
 
@@ -379,6 +396,7 @@ def concurrent(
     window_start = perf_counter() + warmup
     window_end = window_start + duration
     timing = False
+    next_check = window_start
     count = 0
     for _ in range(clients):
         start()
@@ -407,6 +425,10 @@ def concurrent(
             if not timing and now >= window_start:
                 timing = True
                 meter.start()
+            if until is not None and timing and now >= next_check:
+                next_check = now + _UNTIL_EVERY
+                if now < window_end and until():
+                    window_end = now
             if timing and now <= window_end:
                 results[result_of(b"".join(chunks))] += 1
                 count += 1
@@ -419,10 +441,11 @@ def concurrent(
         meter.start()
     usage = meter.stop()
     selector.close()
+    elapsed = max(window_end - window_start, 1e-9)
     return Sample(
         count=count,
-        elapsed=duration,
-        rate=count / duration,
+        elapsed=elapsed,
+        rate=count / elapsed,
         latencies_ms=_latency_summary(latencies),
         client_cpu=usage.client,
         server_cpu=usage.server,
@@ -462,7 +485,7 @@ def batch(
     perf_counter = time.perf_counter
     results: Counter[int] = Counter()
     latencies: array[float] = array("d")
-    meter = _CpuMeter(server_pid)
+    meter = CpuMeter(server_pid)
 
     for timed in (False, True):
         if timed:
@@ -515,3 +538,16 @@ def _tally_batch(answer: bytes, size: int, results: Counter[int]) -> None:
     for item in decoded:
         code = item.get("result") if isinstance(item, dict) else None
         results[code if isinstance(code, int) else -1] += 1
+
+
+def exchange(path: str, request: bytes) -> bytes:
+    """Send one request on a new connection and read the answer to the end."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        sock.sendall(request)
+        chunks = []
+        chunk = sock.recv(_CHUNK)
+        while chunk:
+            chunks.append(chunk)
+            chunk = sock.recv(_CHUNK)
+    return b"".join(chunks)

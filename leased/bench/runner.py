@@ -30,17 +30,18 @@ import itertools
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from leased.bench import loadgen
+from leased.bench import datafiles, loadgen
+from leased.bench.plan import SIDES, Plan, Server, Setup, Workload
+from leased.bench.servers import pin_process, start_server, wait_compaction_done
 from leased.bench.standin import run_standin
-from leased.bench.workloads import SIDES, Plan, Server, Setup, Workload, add_request
+from leased.bench.workloads import add_request
 from leased.client import send_raw
-from leased.harness import run_kea, run_leased
 
 __all__ = [
     "PLACEMENTS",
@@ -94,17 +95,6 @@ def _cpus() -> tuple[int, int] | None:
     return available[0], available[1]
 
 
-def _pin_process(pid: int, cpus: set[int]) -> None:
-    """Pin every thread of ``pid`` to ``cpus``."""
-    try:
-        threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        threads = [pid]
-    for tid in threads:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(tid, cpus)
-
-
 def _placement_cpus(placement: str) -> tuple[set[int], set[int]] | None:
     """Return the server's and the load generator's cores, or None if free."""
     pair = _cpus()
@@ -113,59 +103,6 @@ def _placement_cpus(placement: str) -> tuple[set[int], set[int]] | None:
     if placement == "same":
         return {pair[0]}, {pair[0]}
     return {pair[0]}, {pair[1]}
-
-
-def _durability(side: str, lease_file: str | None) -> str:
-    """Say how ``side`` was configured to keep leases.
-
-    What it really wrote is checked after the workload (see
-    :func:`_run_workload`).
-    """
-    if lease_file is None:
-        return "memory only (persist false)"
-    if side == "kea":
-        return (
-            "memfile persist true, lfc-interval 0: Kea writes one lease file row "
-            "per change before it answers, without fsync"
-        )
-    return "configured with persist true, lfc-interval 0 and a lease file name"
-
-
-@contextlib.contextmanager
-def start_server(
-    side: str, setup: Setup, workdir: Path, *, cpus: set[int] | None = None
-) -> Iterator[Server]:
-    """Start one side's server for ``setup``, pinned to ``cpus``.
-
-    Args:
-        side: ``"leased"`` or ``"kea"``.
-        setup: The configuration to start from (nothing is preloaded here).
-        workdir: A directory of the caller's own for sockets and files.
-        cpus: The cores for every thread of the server, or None to leave
-            it to the scheduler.
-
-    Yields:
-        The running :class:`~leased.bench.workloads.Server`.
-    """
-    lease_file = str(workdir / f"leases{setup.family}.csv") if setup.persist else None
-    if side == "leased":
-        runner = run_leased(setup.config(lease_file), workdir)
-    else:
-        runner = run_kea(
-            setup.config(None), setup.family, workdir, lease_file=lease_file
-        )
-    with runner as daemon:
-        if cpus is not None:
-            _pin_process(daemon.process.pid, cpus)
-        yield Server(
-            side=side,
-            socket_path=daemon.socket_path,
-            pid=daemon.process.pid,
-            durability=_durability(side, lease_file),
-            workdir=workdir,
-            cpus=cpus,
-            lease_file=lease_file,
-        )
 
 
 def preload(server: Server, count: int) -> None:
@@ -199,7 +136,7 @@ def measure_ceiling(plan: Plan, workdir: Path, cpus: set[int] | None) -> Ceiling
     request = b'{"command":"lease4-get","arguments":{"ip-address":"10.0.0.1"}}'
     with run_standin(path) as pid:
         if cpus is not None:
-            _pin_process(pid, cpus)
+            pin_process(pid, cpus)
         one_shot = loadgen.one_shot(
             path,
             itertools.repeat(request),
@@ -231,10 +168,13 @@ def _file_rows(path: str | None) -> int | None:
 class _ServerPool:
     """Servers started per setup and side, kept until a workload mutates."""
 
-    def __init__(self, root: Path, plan: Plan, cpus: set[int] | None) -> None:
+    def __init__(
+        self, root: Path, plan: Plan, cpus: set[int] | None, cache: Path
+    ) -> None:
         self._root = root
         self._plan = plan
         self._cpus = cpus
+        self._cache = cache
         self._stacks: dict[Setup, contextlib.ExitStack] = {}
         self._servers: dict[tuple[Setup, str], Server] = {}
         self._failures: dict[tuple[Setup, str], str] = {}
@@ -254,11 +194,32 @@ class _ServerPool:
             stack = self._stacks.setdefault(setup, contextlib.ExitStack())
             workdir = self._root / f"{setup.name}-{next(self._generation)}-{side}"
             try:
-                server = stack.enter_context(
-                    start_server(side, setup, workdir, cpus=self._cpus)
-                )
+                if setup.own:
+                    # The actions start their servers; they get where to.
+                    server = Server(
+                        side=side,
+                        socket_path="",
+                        pid=0,
+                        durability="started by the workload, see its notes",
+                        workdir=workdir,
+                        cpus=self._cpus,
+                        family=setup.family,
+                    )
+                else:
+                    table = None
+                    if setup.table is not None:
+                        spec = self._plan.table(setup.table, setup.family)
+                        table = datafiles.ensure(spec, self._cache)
+                    server = stack.enter_context(
+                        start_server(side, setup, workdir, cpus=self._cpus, table=table)
+                    )
+                    if setup.table is not None and server.lease_file is not None:
+                        # leased turns a Kea 2.2 file into its own format
+                        # with a compaction as it starts: let it finish.
+                        wait_compaction_done(server.lease_file, time.monotonic() + 900)
                 if setup.preload:
                     preload(server, self._plan.leases)
+                server.cache = self._cache
             except Exception as error:
                 self._failures[key] = f"{type(error).__name__}: {error}"
                 raise RuntimeError(self._failures[key]) from error
@@ -287,6 +248,7 @@ def run(
     sides: Sequence[str] = SIDES,
     placement: str = "split",
     workdir: Path | None = None,
+    cache: Path | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> tuple[Ceiling | None, list[Outcome], dict[str, Any]]:
     """Measure ``workloads`` on ``sides``, alternating the sides.
@@ -298,6 +260,8 @@ def run(
         placement: One of :data:`PLACEMENTS`.
         workdir: Where servers keep sockets and files; a temporary directory
             when None.
+        cache: Where generated lease files are kept between runs
+            (:func:`leased.bench.datafiles.default_cache` when None).
         progress: Called with a line of text as the run advances.
 
     Returns:
@@ -334,7 +298,10 @@ def run(
             ceiling = None
             facts["ceiling_error"] = f"{type(error).__name__}: {error}"
 
-        pool = _ServerPool(workdir, plan, server_cpus)
+        cache = cache if cache is not None else datafiles.default_cache()
+        facts["cache"] = str(cache)
+        _generate_tables(workloads, plan, cache, progress)
+        pool = _ServerPool(workdir, plan, server_cpus, cache)
         stack.callback(pool.close_all)
         outcomes = []
         for workload in workloads:
@@ -342,6 +309,26 @@ def run(
             if workload.mutates:
                 pool.close(workload.setup)
     return ceiling, outcomes, facts
+
+
+def _generate_tables(
+    workloads: Sequence[Workload],
+    plan: Plan,
+    cache: Path,
+    progress: Callable[[str], None],
+) -> None:
+    """Make the lease files the workloads load, before anything is timed."""
+    wanted: list[datafiles.TableFile] = []
+    for workload in workloads:
+        setup = workload.setup
+        names = [setup.table] if setup.table else []
+        if setup.own:
+            names = [*workload.tables]
+        wanted.extend(plan.table(name, setup.family) for name in names)
+    for spec in dict.fromkeys(wanted):
+        if not (cache / spec.name).exists():
+            progress(f"generating {spec.rows} rows of lease file {spec.name}")
+        datafiles.ensure(spec, cache)
 
 
 def _run_workload(
@@ -380,14 +367,20 @@ def _run_workload(
                 outcome.errors[side] = f"{type(error).__name__}: {error}"
                 continue
             outcome.samples[side].append(sample)
+            if workload.per_command:
+                measured = f"{sample.rate:,.0f} commands/s"
+            else:
+                measured = ", ".join(
+                    f"{key} {value:,.3g}" for key, value in sample.extra.items()
+                )
             progress(
-                f"{workload.name}: {side} {sample.rate:,.0f} commands/s "
+                f"{workload.name}: {side} {measured} "
                 f"in {time.monotonic() - began:.1f} s"
             )
 
     # A lease file must hold a row for every lease acknowledged so far.
     for side, server in servers.items():
-        if server.lease_file is None:
+        if server.lease_file is None or workload.setup.table is not None:
             continue
         rows = _file_rows(server.lease_file)
         if rows is None:

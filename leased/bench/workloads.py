@@ -34,18 +34,28 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
 import orjson
 
-from leased.bench import loadgen
+from leased.bench import loadgen, tables
+from leased.bench.plan import (
+    SIDES,
+    Action,
+    Metric,
+    Plan,
+    Server,
+    Setup,
+    Target,
+    Workload,
+)
 
 __all__ = [
     "SIDES",
     "WORKLOADS",
+    "Action",
     "Metric",
     "Plan",
     "Server",
@@ -54,178 +64,17 @@ __all__ = [
     "Workload",
     "add_request",
     "lease4_arguments",
+    "lease6_arguments",
 ]
-
-# The two servers compared, in the order the first repetition runs them.
-SIDES = ("leased", "kea")
 
 _SUBNET = "10.0.0.0/8"
 _SUBNET_ID = 1
 _FIRST_ADDRESS = 0x0A000001
 _LAST_INDEX = 0x00FFFFFD
-
-
-@attrs.frozen(kw_only=True)
-class Plan:
-    """How long and how big: the scale every workload runs at.
-
-    Attributes:
-        duration: Seconds in each timed window.
-        warmup: Seconds of load before each timed window, not counted.
-        repeat: Timed windows per server and workload.
-        leases: Leases preloaded into each server.
-        clients: Connections in flight in the concurrent workload.
-        batch_size: Commands in one batch request.
-    """
-
-    duration: float = 3.0
-    warmup: float = 0.5
-    repeat: int = 3
-    leases: int = 10_000
-    clients: int = 32
-    batch_size: int = 1000
-
-
-@attrs.frozen
-class Target:
-    """A bound on the ratio leased/Kea of one metric."""
-
-    ratio: float
-    higher_is_better: bool = True
-
-    def met(self, ratio: float) -> bool:
-        """Return whether ``ratio`` (leased/Kea) reaches the bound."""
-        if self.higher_is_better:
-            return ratio >= self.ratio
-        return ratio <= self.ratio
-
-    def text(self) -> str:
-        """Return the bound as printed in the table, e.g. ``>= 1.5x``."""
-        return f"{'>=' if self.higher_is_better else '<='} {self.ratio:g}x"
-
-
-@attrs.frozen
-class Metric:
-    """One figure a workload reports, taken from each sample.
-
-    Attributes:
-        key: The key in :meth:`Sample.figures`, e.g. ``rate`` or ``p99_ms``.
-        label: The name printed in the table.
-        unit: The unit printed after the figures.
-        target: The ratio leased/Kea to reach, or None when the figure is
-            only informative.
-    """
-
-    key: str
-    label: str
-    unit: str
-    target: Target | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Setup:
-    """How both servers are configured and filled before a workload.
-
-    Attributes:
-        name: Names the setup in the output; workloads with equal setups
-            share servers.
-        family: 4 or 6: the lease family (and the Kea server) involved.
-        persist: Whether both servers keep a lease file.  Kea then appends a
-            row per change to it and never compacts it (``lfc-interval`` 0);
-            leased gets the same ``lease-database`` settings.
-        preload: Whether ``Plan.leases`` leases are added, one ``lease4-add``
-            per connection, before anything is timed.
-    """
-
-    name: str
-    family: int = 4
-    persist: bool = False
-    preload: bool = True
-
-    def config(self, lease_file: str | None) -> dict[str, Any]:
-        """Return the Kea-shaped configuration, with leases kept in a file.
-
-        Args:
-            lease_file: Where the leases persist, or None to keep them in
-                memory only (used only when :attr:`persist` is set).
-
-        Returns:
-            A new configuration dictionary.
-        """
-        database: dict[str, Any] = {"type": "memfile", "persist": False}
-        if self.persist and lease_file is not None:
-            database = {
-                "type": "memfile",
-                "persist": True,
-                "name": lease_file,
-                "lfc-interval": 0,
-            }
-        return {
-            "Dhcp4": {
-                "valid-lifetime": 4000,
-                "lease-database": database,
-                "subnet4": [{"id": _SUBNET_ID, "subnet": _SUBNET}],
-            }
-        }
-
-
-@attrs.define(kw_only=True)
-class Server:
-    """A running server as a workload's action sees it.
-
-    Attributes:
-        side: ``"leased"`` or ``"kea"``.
-        socket_path: Its control socket.
-        pid: Its process, for CPU time.
-        durability: How it keeps leases, in words for the output.
-        lease_file: Its lease file, when it keeps one.
-        workdir: Its working directory; an action that starts more servers
-            (see :func:`leased.bench.runner.start_server`) uses fresh
-            directories beside it.
-        cpus: The cores it is pinned to, or None; more servers started by an
-            action should be pinned alike.
-        next_index: The first lease index not used yet; the preload takes
-            ``0 .. leases - 1`` and a workload that adds leases moves it on.
-    """
-
-    side: str
-    socket_path: str
-    pid: int
-    durability: str
-    workdir: Path
-    cpus: set[int] | None = None
-    lease_file: str | None = None
-    next_index: int = 0
-
-
-# An action drives one running server at the plan's scale and measures it.
-Action = Callable[[Server, Plan], loadgen.Sample]
-
-
-@attrs.frozen(kw_only=True)
-class Workload:
-    """One entry of the workload table.
-
-    Attributes:
-        name: The name given to ``--workload`` and printed in the table.
-        summary: One sentence saying what is measured.
-        setup: How the servers are configured and filled first.
-        actions: The measured action of each side in :data:`SIDES`; a side
-            without one runs only when the runner is told to skip it.
-        metrics: The figures reported, each with its target.
-        mutates: Whether the actions change the leases, so the servers may
-            not be reused by later workloads.
-        notes: Per-side remarks printed beside the results, e.g. that Kea
-            runs a different action.
-    """
-
-    name: str
-    summary: str
-    setup: Setup
-    actions: Mapping[str, Action]
-    metrics: tuple[Metric, ...]
-    mutates: bool = False
-    notes: Mapping[str, str] = attrs.field(factory=dict)
+# IPv6 addresses from 2001:db8::1 on, prefixes (/56) from 2001:db8:8000::.
+_FIRST_ADDRESS6 = (0x20010DB8 << 96) + 1
+_FIRST_PREFIX6 = 0x20010DB88000 << 80
+_PREFIX_LEN = 56
 
 
 def lease4_arguments(index: int) -> dict[str, Any]:
@@ -250,6 +99,32 @@ def lease4_arguments(index: int) -> dict[str, Any]:
 def add_request(index: int) -> bytes:
     """Return the encoded ``lease4-add`` request of lease number ``index``."""
     return orjson.dumps({"command": "lease4-add", "arguments": lease4_arguments(index)})
+
+
+def lease6_arguments(index: int, *, prefix: bool) -> dict[str, Any]:
+    """Return the ``lease6-add`` arguments of IPv6 lease number ``index``.
+
+    Args:
+        index: The lease's number: its address (or prefix), DUID and IAID
+            derive from it.
+        prefix: An IA_PD lease (a /56 prefix) instead of an IA_NA address.
+    """
+    mac = "02:" + index.to_bytes(5, "big").hex(":")
+    if prefix:
+        address = _FIRST_PREFIX6 + (index << (128 - _PREFIX_LEN))
+    else:
+        address = _FIRST_ADDRESS6 + index
+    arguments: dict[str, Any] = {
+        "ip-address": socket.inet_ntop(socket.AF_INET6, address.to_bytes(16, "big")),
+        "subnet-id": _SUBNET_ID,
+        "duid": "00:03:00:01:" + mac,
+        "iaid": index,
+        "hw-address": mac,
+        "hostname": f"host-{index}.example.com.",
+    }
+    if prefix:
+        arguments.update(type="IA_PD", **{"prefix-len": _PREFIX_LEN})
+    return arguments
 
 
 def _get_requests(count: int, leases: int, *, mix: bool) -> list[bytes]:
@@ -353,8 +228,65 @@ def batch_get(server: Server, plan: Plan) -> loadgen.Sample:
     )
 
 
+def _adds(server: Server, build: Callable[[int], bytes]) -> Iterator[bytes]:
+    """Endless add requests of new leases, numbered on from the server's."""
+    while True:
+        request = build(server.next_index)
+        server.next_index += 1
+        yield request
+
+
+def _add6(prefix: bool) -> Callable[[int], bytes]:
+    def build(index: int) -> bytes:
+        return orjson.dumps(
+            {
+                "command": "lease6-add",
+                "arguments": lease6_arguments(index, prefix=prefix),
+            }
+        )
+
+    return build
+
+
+def one_shot_add6(*, prefix: bool) -> Action:
+    """An action: ``lease6-add`` of new leases, one connection per command."""
+
+    def action(server: Server, plan: Plan) -> loadgen.Sample:
+        return loadgen.one_shot(
+            server.socket_path,
+            _adds(server, _add6(prefix)),
+            duration=plan.duration,
+            warmup=plan.warmup,
+            server_pid=server.pid,
+        )
+
+    return action
+
+
+def concurrent_add(server: Server, plan: Plan) -> loadgen.Sample:
+    """Measure ``lease4-add`` of new leases from ``plan.clients`` at once."""
+    return loadgen.concurrent(
+        server.socket_path,
+        _adds(server, add_request),
+        clients=plan.clients,
+        duration=plan.duration,
+        warmup=plan.warmup,
+        server_pid=server.pid,
+    )
+
+
 _PRELOADED = Setup(name="v4-preloaded")
 _JOURNALED = Setup(name="v4-journaled", persist=True, preload=False)
+_JOURNALED6 = Setup(name="v6-journaled", family=6, persist=True, preload=False)
+_DURABLE = Setup(name="v4-durable", persist=True, preload=False, durable=True)
+_OWN4 = Setup(name="v4-own", preload=False, own=True)
+_OWN6 = Setup(name="v6-own", family=6, preload=False, own=True)
+_BIG = Setup(name="v4-big", preload=False, table="big")
+_MID = Setup(name="v4-mid", preload=False, table="mid")
+
+_SECONDS = "s"
+_BYTES = "B/lease"
+_FASTER = Target(0.25, higher_is_better=False)
 
 _RATE = "commands/s"
 
@@ -399,6 +331,159 @@ WORKLOADS: dict[str, Workload] = {
             actions={"leased": batch_get, "kea": one_shot_get},
             metrics=(Metric("rate", "rate", _RATE, Target(10)),),
             notes={"kea": "runs oneshot-get: Kea 2.2 has no batch"},
+        ),
+        Workload(
+            name="oneshot-add6-na",
+            summary="lease6-add of new IA_NA addresses, one connection per "
+            "command, one client, leases kept in a lease file",
+            setup=_JOURNALED6,
+            actions={
+                "leased": one_shot_add6(prefix=False),
+                "kea": one_shot_add6(prefix=False),
+            },
+            metrics=(Metric("rate", "rate", _RATE, Target(1.5)),),
+            mutates=True,
+        ),
+        Workload(
+            name="oneshot-add6-pd",
+            summary="lease6-add of new IA_PD prefixes (/56), one connection per "
+            "command, one client, leases kept in a lease file",
+            setup=_JOURNALED6,
+            actions={
+                "leased": one_shot_add6(prefix=True),
+                "kea": one_shot_add6(prefix=True),
+            },
+            metrics=(Metric("rate", "rate", _RATE, Target(1.5)),),
+            mutates=True,
+        ),
+        Workload(
+            name="durable-add",
+            summary="lease4-add of new leases from concurrent clients; leased "
+            "makes each change durable (fsync) before answering, Kea only "
+            "writes it",
+            setup=_DURABLE,
+            actions={"leased": concurrent_add, "kea": concurrent_add},
+            metrics=(
+                Metric("rate", "throughput", _RATE, Target(0.5)),
+                Metric("p99_ms", "p99 latency", "ms"),
+            ),
+            mutates=True,
+            notes={"kea": "not durable: Kea 2.2 never calls fsync"},
+        ),
+        Workload(
+            name="startup-v4",
+            summary="start with the big IPv4 table in a Kea 2.2 lease file: "
+            "time until the socket answers, resident memory per lease "
+            "(VmRSS after loading minus an empty server's)",
+            setup=_OWN4,
+            actions={"leased": tables.startup("big"), "kea": tables.startup("big")},
+            metrics=tables.STARTUP_METRICS,
+            per_command=False,
+            tables=("big",),
+        ),
+        Workload(
+            name="startup-v6",
+            summary="start with the big IPv6 table in a Kea 2.2 lease file "
+            "(IA_NA, with hardware addresses): as startup-v4",
+            setup=_OWN6,
+            actions={"leased": tables.startup("big"), "kea": tables.startup("big")},
+            metrics=tables.STARTUP_METRICS,
+            per_command=False,
+            tables=("big",),
+        ),
+        Workload(
+            name="startup-journal",
+            summary="start from a journal of three rows per lease of the big "
+            "IPv4 table (each lease added, then updated twice)",
+            setup=_OWN4,
+            actions={
+                "leased": tables.startup("journal"),
+                "kea": tables.startup("journal"),
+            },
+            metrics=(
+                Metric("startup_s", "start-up time", _SECONDS, _FASTER),
+                Metric("startup_cpu_s", "start-up CPU time", _SECONDS),
+                Metric("bytes_per_lease", "resident memory", _BYTES),
+            ),
+            per_command=False,
+            tables=("journal",),
+        ),
+        Workload(
+            name="get-page-scan",
+            summary="every lease of the big IPv4 table read with lease4-get-page "
+            "(limit --page), one connection per page, until the end",
+            setup=_BIG,
+            actions={"leased": tables.page_scan, "kea": tables.page_scan},
+            metrics=(Metric("scan_s", "scan time", _SECONDS, _FASTER),),
+            per_command=False,
+        ),
+        Workload(
+            name="get-all",
+            summary="lease4-get-all of the mid table: time until the answer "
+            "is read, and how much the server's resident memory grows meanwhile",
+            setup=_MID,
+            actions={"leased": tables.get_all, "kea": tables.get_all},
+            metrics=(
+                Metric("answer_s", "answer time", _SECONDS, _FASTER),
+                Metric("growth_mb", "memory growth", "MB", _FASTER),
+            ),
+            per_command=False,
+        ),
+        Workload(
+            name="wipe",
+            summary="lease4-wipe of subnet 1, half of the mid table, each "
+            "repetition on a freshly loaded server",
+            setup=_OWN4,
+            actions={"leased": tables.wipe, "kea": tables.wipe},
+            metrics=(Metric("wipe_s", "wipe time", _SECONDS, Target(0.5, False)),),
+            per_command=False,
+            tables=("mid",),
+        ),
+        Workload(
+            name="compaction",
+            summary="compaction of the journal (three rows per lease of the big "
+            "table) into one row per lease: kea-lfc on the files against "
+            "leased's fork compaction (kea-lfc-start) and leased-lfc on the "
+            "same files; time until the new .2 file is finished",
+            setup=_OWN4,
+            actions={"leased": tables.compaction, "kea": tables.compaction},
+            metrics=(
+                Metric("fork_s", "kea-lfc-start (fork)", _SECONDS, Target(0.1, False)),
+                Metric("lfc_s", "leased-lfc process", _SECONDS, Target(0.1, False)),
+            ),
+            per_command=False,
+            tables=("journal",),
+            notes={
+                "kea": "both rows time kea-lfc on the same files",
+                "leased": "kea-lfc-start writes the table from a forked "
+                "snapshot; leased-lfc reads the files as kea-lfc does",
+            },
+        ),
+        Workload(
+            name="compaction-p99",
+            summary="p99 latency of the concurrent-get mix on the big table "
+            "while a compaction runs, over its p99 when idle",
+            setup=_BIG,
+            actions={
+                "leased": tables.compaction_latency,
+                "kea": tables.compaction_latency,
+            },
+            metrics=(
+                Metric("p99_idle_ms", "idle p99", "ms"),
+                Metric("p99_during_ms", "p99 during compaction", "ms"),
+                Metric(
+                    "p99_ratio",
+                    "p99 during / idle",
+                    "x",
+                    Target(2.0, higher_is_better=False, absolute=True),
+                ),
+            ),
+            mutates=True,
+            per_command=False,
+            notes={
+                "kea": "kea-lfc runs on a copy of Kea's lease file, pinned to "
+                "Kea's core, as Kea's own child would be",
+            },
         ),
     )
 }
