@@ -22,10 +22,11 @@ This module does no I/O.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Sequence
+import struct
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
-from operator import sub
-from typing import Final
+from operator import itemgetter, sub
+from typing import Any, Final, TypeVar
 
 from leased.csvfile import Header
 from leased.model import (
@@ -43,6 +44,8 @@ from leased.model import (
 
 __all__ = ["chunk_parser"]
 
+_T = TypeVar("_T")
+
 ChunkParser = Callable[[list[str]], "list[Lease] | None"]
 
 _U32: Final = 0xFFFFFFFF
@@ -52,6 +55,9 @@ _FLAGS: Final = frozenset({"0", "1"})
 _FEW: Final = 4096
 _TYPES: Final = frozenset({"0", "1", "2"})
 _FLAG_VALUE: Final = {"0": False, "1": True}
+# A client identifier field is empty or holds 2 to 128 bytes.
+_FIRST: Final = itemgetter(0)
+_CLIENT_ID_LENGTHS: Final = frozenset({0, *range(2, 129)})
 # Characters bytes.fromhex skips between pairs besides the space.
 _WHITESPACE: Final = ("\t", "\r", "\x0b", "\x0c")
 
@@ -60,14 +66,25 @@ def _numbers(column: Sequence[str], high: int) -> list[int] | None:
     """Decimal numbers up to ``high``, or None.
 
     Most columns hold a few distinct values (subnet ids, lifetimes,
-    states): those are checked and converted once each, and the column is
-    mapped through that small table, which also makes every lease share one
-    int object per value.  A column of mostly distinct values is checked
-    whole: every field non-empty, and all of them together ASCII digits only,
-    is exactly "each field is a plain decimal number".
+    states): those are checked and converted once each (a Python step per
+    distinct value), and the column is mapped through that small table,
+    which also makes every lease share one int object per value.  A column
+    of many distinct values is checked whole: every field non-empty, and
+    all of them together ASCII digits only, is exactly "each field is a
+    plain decimal number".
     """
-    distinct = set(column)
-    if len(distinct) <= _FEW:
+    first = column[0]
+    if column.count(first) == len(column):
+        # One value throughout (the usual case): checked once, and without
+        # hashing every field as a set would.
+        if not (first.isdigit() and first.isascii()) or int(first) > high:
+            return None
+        return [int(first)] * len(column)
+    # A sample tells a column of many values (expiry times, IAIDs) early,
+    # before hashing every field into a set for nothing.
+    few = len(set(column[:256])) <= 32
+    distinct = set(column) if few else set()
+    if few and len(distinct) <= min(_FEW, len(column) // 8):
         table: dict[str, int] = {}
         for text in distinct:
             if not (text.isdigit() and text.isascii()) or int(text) > high:
@@ -113,8 +130,25 @@ def _hex(column: Sequence[str], *, empty: bool) -> list[bytes] | None:
         or any(space in joined for space in _WHITESPACE)
     ):
         return None
+    spaced = joined.replace(":", " ")
+    lengths = set(map(len, column))
+    if len(lengths) == 1:
+        # Fields of one length (hardware addresses nearly always are): read
+        # in one call and cut apart, without a string per field.  The sum
+        # argument above makes every field hold the same number of bytes.
+        width = lengths.pop()
+        if width == 0:
+            return [b""] * len(column) if empty else None
+        size = (width + 1) // 3
+        try:
+            whole = bytes.fromhex(spaced.replace("\n", " "))
+        except ValueError:
+            return None
+        if width % 3 != 2 or len(whole) != size * len(column):
+            return None
+        return list(map(_FIRST, struct.iter_unpack(f"{size}s", whole)))
     try:
-        data = list(map(bytes.fromhex, joined.replace(":", " ").split("\n")))
+        data = list(map(bytes.fromhex, spaced.split("\n")))
     except ValueError:
         return None
     blanks = data.count(b"")
@@ -180,8 +214,8 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
     if (
         any(context_col)
         or "&" in hosts
-        or not set(columns[6]) <= _FLAGS
-        or not set(columns[7]) <= _FLAGS
+        or not _only(columns[6], _FLAGS)
+        or not _only(columns[7], _FLAGS)
     ):
         return None
     valid = _numbers(columns[3], _U32)
@@ -205,10 +239,7 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
     cids = _hex(cid_col, empty=True)
     if hws is None or cids is None:
         return None
-    if max(map(len, hws)) > 20 or not {len(c) for c in set(cids)} <= {
-        0,
-        *range(2, 129),
-    }:
+    if max(map(len, hws)) > 20 or not set(map(len, cids)) <= _CLIENT_ID_LENGTHS:
         return None
     if b"" in hws:
         # A row with neither identifier: the row parser gives Kea's error,
@@ -220,25 +251,34 @@ def _chunk4(lines: list[str], width: int) -> list[Lease] | None:
     if _has_upper(hosts):
         host_col = list(map(lower_hostname, host_col))
 
-    # The shared part of each lease: one record per distinct combination.
     flag = _FLAG_VALUE
-    keys = list(zip(valid, subnet, columns[6], columns[7], state, pool, strict=True))
-    shared = {
-        key: share4(
-            Terms4(key[0], key[1], flag[key[2]], flag[key[3]], key[4], None, key[5])
-        )
-        for key in set(keys)
-    }
-    return list(
+
+    def terms4(key: tuple[int, int, str, str, int, int]) -> Terms4:
+        valid, subnet, fwd, rev, state, pool = key
+        return share4(Terms4(valid, subnet, flag[fwd], flag[rev], state, None, pool))
+
+    terms = _shared_terms(
+        [valid, subnet, columns[6], columns[7], state, pool], terms4, count
+    )
+    leases: list[Lease] = list(
         build4(
             addresses,
             hws,
-            map(_none_if_empty, cids),
+            [cid or None for cid in cids] if b"" in cids else cids,
             _shared_ints(list(map(sub, expire, valid))),
             host_col,
-            map(shared.__getitem__, keys),
+            terms,
         )
     )
+    return leases
+
+
+def _only(column: Sequence[str], allowed: frozenset[str]) -> bool:
+    """Whether every field of ``column`` is one of a few ``allowed`` texts.
+
+    Counting each allowed text compares fields in C without hashing them.
+    """
+    return sum(map(column.count, allowed)) == len(column)
 
 
 def _neither(hw: bytes, cid: bytes) -> bool:
@@ -262,9 +302,9 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
     if (
         any(context_col)
         or "&" in "".join(host_col)
-        or not set(columns[6]) <= _TYPES
-        or not set(columns[9]) <= _FLAGS
-        or not set(columns[10]) <= _FLAGS
+        or not _only(columns[6], _TYPES)
+        or not _only(columns[9], _FLAGS)
+        or not _only(columns[10], _FLAGS)
     ):
         return None
     count = len(lines)
@@ -304,7 +344,7 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
     duids = _hex(duid_col, empty=False)
     if duids is None:
         return None
-    if b"\x00" in set(duids) or max(map(len, duids)) > 128:
+    if b"\x00" in duids or max(map(len, duids)) > 128:
         return None  # the row parser decides (declined leases may have it)
     hws = _hex(hw_col, empty=True)
     if hws is None or max(map(len, hws)) > 20:
@@ -326,8 +366,42 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
         ]
 
     flag = _FLAG_VALUE
-    keys = list(
-        zip(
+
+    def terms6(
+        key: tuple[int, int, int, int, int, str, str, int, int, int, int],
+    ) -> Terms6:
+        (
+            kind,
+            length,
+            valid,
+            preferred,
+            subnet,
+            fwd,
+            rev,
+            state,
+            hw_type,
+            hw_source,
+            pool,
+        ) = key
+        return share6(
+            Terms6(
+                kind,
+                length,
+                valid,
+                preferred,
+                subnet,
+                flag[fwd],
+                flag[rev],
+                state,
+                None,
+                hw_type,
+                hw_source,
+                pool,
+            )
+        )
+
+    terms = _shared_terms(
+        [
             kinds,
             prefix,
             valid,
@@ -339,29 +413,11 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
             hw_types,
             hw_sources,
             pool,
-            strict=True,
-        )
+        ],
+        terms6,
+        count,
     )
-    shared = {
-        key: share6(
-            Terms6(
-                key[0],
-                key[1],
-                key[2],
-                key[3],
-                key[4],
-                flag[key[5]],
-                flag[key[6]],
-                key[7],
-                None,
-                key[8],
-                key[9],
-                key[10],
-            )
-        )
-        for key in set(keys)
-    }
-    return list(
+    leases: list[Lease] = list(
         build6(
             addresses,
             duids,
@@ -369,9 +425,44 @@ def _chunk6(lines: list[str], width: int) -> list[Lease] | None:
             _shared_ints(list(map(sub, expire, valid))),
             host_col,
             hw_addresses,
-            map(shared.__getitem__, keys),
+            terms,
         )
     )
+    return leases
+
+
+def _shared_terms(
+    columns: Sequence[Sequence[Any]], make: Callable[[Any], _T], count: int
+) -> Iterable[_T]:
+    """The shared terms record of each row, from the columns it is made of.
+
+    ``make`` builds the record of one row's values (a tuple in column
+    order), once for each distinct combination.  Most columns hold a single
+    value throughout a chunk (a lifetime, a subnet, the default state), and
+    only the others are combined per row, so that a chunk of one subnet
+    and lifetime costs no per-row work at all.
+    """
+    varying = [
+        position
+        for position, column in enumerate(columns)
+        if column.count(column[0]) != len(column)
+    ]
+    first = [column[0] for column in columns]
+    if not varying:
+        return repeat(make(tuple(first)), count)
+    if len(varying) == 1:
+        keys: Iterable[Any] = columns[varying[0]]
+    else:
+        keys = list(zip(*(columns[position] for position in varying), strict=True))
+    shared = {}
+    for key in set(keys):
+        values = list(first)
+        for position, value in zip(
+            varying, key if len(varying) > 1 else (key,), strict=True
+        ):
+            values[position] = value
+        shared[key] = make(tuple(values))
+    return map(shared.__getitem__, keys)
 
 
 def _has_upper(joined: str) -> bool:

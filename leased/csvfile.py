@@ -47,7 +47,9 @@ import codecs
 import logging
 import re
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from operator import add, attrgetter, itemgetter
 from typing import Any, Final
 
 import attrs
@@ -82,6 +84,7 @@ __all__ = [
     "delete_row",
     "escape",
     "format_row",
+    "format_rows",
     "parse_header",
     "removal",
     "unescape",
@@ -271,6 +274,149 @@ def format_row(lease: Lease) -> str:
         f"{int(lease.fqdn_rev)},{escape(lease.hostname)},{hw_text},{lease.state},"
         f"{_context(lease.user_context)},{hw_type},{hw_source},{lease.pool_id}"
     )
+
+
+def format_rows(leases: Sequence[Lease], *, removed: bool = False) -> list[str]:
+    """The rows of many leases of one family: ``format_row`` of each.
+
+    With ``removed``, the rows that record their removal instead
+    (``delete_row`` of each).
+
+    Compaction, lease4-write and a wipe write rows by the hundred thousand,
+    so they are built a column at a time with ``map`` of C functions and
+    joined with one ``str.join`` per row, at about a third of the cost of
+    ``format_row`` each; the values leases share come from their shared
+    terms record, rendered once per record.
+    """
+    if not leases:
+        return []
+    if isinstance(leases[0], Lease4):
+        return _rows4(leases, removed)
+    return _rows6(leases, removed)
+
+
+def _hex_column(column: list[bytes | None]) -> Iterable[str]:
+    if None in column:
+        return [data.hex(":") if data else "" for data in column]
+    return map(bytes.hex, column, repeat(":"))  # type: ignore[arg-type]
+
+
+def _hosts_column(hostnames: list[str]) -> Iterable[str]:
+    if _NEEDS_ESCAPE.search("".join(hostnames)) is None:
+        return hostnames
+    return map(escape, hostnames)
+
+
+def _per_terms(
+    leases: Sequence[Lease], render: Callable[[Any], tuple[Any, ...]]
+) -> tuple[list[Any], dict[int, tuple[Any, ...]]]:
+    """Each lease's terms record and each distinct record's rendered parts.
+
+    Records are told apart by identity (the leases keep them alive for the
+    call); ``render`` runs once per distinct record.
+    """
+    terms = list(map(_TERMS, leases))
+    distinct = dict(zip(map(id, terms), terms, strict=True))
+    return terms, {key: render(record) for key, record in distinct.items()}
+
+
+def _rows4(leases: Sequence[Lease], removed: bool) -> list[str]:
+    def render(terms: Any) -> tuple[Any, ...]:
+        valid = 0 if removed else terms.valid_lft
+        return (
+            valid,
+            str(valid),
+            f"{terms.subnet_id},{int(terms.fqdn_fwd)},{int(terms.fqdn_rev)}",
+            f"{terms.state},{_context(terms.user_context)},{terms.pool_id}",
+        )
+
+    terms, parts = _per_terms(leases, render)
+    rendered = list(map(parts.__getitem__, map(id, terms)))
+    addresses = map(
+        socket.inet_ntoa,
+        map(int.to_bytes, map(_ADDRESS, leases), repeat(4)),
+    )
+    expires = map(str, map(add, map(_CLTT, leases), map(_FIRST, rendered)))
+    return list(
+        map(
+            ",".join,
+            zip(
+                addresses,
+                _hex_column(list(map(_HW, leases))),
+                _hex_column(list(map(_CLIENT_ID, leases))),
+                map(_SECOND, rendered),
+                expires,
+                map(_THIRD, rendered),
+                _hosts_column(list(map(_HOSTNAME, leases))),
+                map(_FOURTH, rendered),
+                strict=True,
+            ),
+        )
+    )
+
+
+def _rows6(leases: Sequence[Lease], removed: bool) -> list[str]:
+    def render(terms: Any) -> tuple[Any, ...]:
+        valid = 0 if removed else terms.valid_lft
+        preferred = 0 if removed else terms.preferred_lft
+        context = _context(terms.user_context)
+        return (
+            valid,
+            str(valid),
+            f"{terms.subnet_id},{preferred},{terms.type}",
+            f"{terms.prefix_len},{int(terms.fqdn_fwd)},{int(terms.fqdn_rev)}",
+            # After the hardware address: with one, and (newest Kea's
+            # form) without.
+            f"{terms.state},{context},{terms.hw_type},{terms.hw_source},"
+            f"{terms.pool_id}",
+            f"{terms.state},{context},0,0,{terms.pool_id}",
+        )
+
+    terms, parts = _per_terms(leases, render)
+    rendered = list(map(parts.__getitem__, map(id, terms)))
+    addresses = map(
+        socket.inet_ntop,
+        repeat(socket.AF_INET6),
+        map(int.to_bytes, map(_ADDRESS, leases), repeat(16)),
+    )
+    expires = map(str, map(add, map(_CLTT, leases), map(_FIRST, rendered)))
+    hardware = list(map(_HW, leases))
+    if None in hardware:
+        tails: Iterable[str] = [
+            part[5] if hw is None else part[4]
+            for hw, part in zip(hardware, rendered, strict=True)
+        ]
+    else:
+        tails = map(_FIFTH, rendered)
+    return list(
+        map(
+            ",".join,
+            zip(
+                addresses,
+                _hex_column(list(map(_DUID, leases))),
+                map(_SECOND, rendered),
+                expires,
+                map(_THIRD, rendered),
+                map(str, map(_IAID, leases)),
+                map(_FOURTH, rendered),
+                _hosts_column(list(map(_HOSTNAME, leases))),
+                _hex_column(hardware),
+                tails,
+                strict=True,
+            ),
+        )
+    )
+
+
+_TERMS: Final = attrgetter("terms")
+_ADDRESS: Final = attrgetter("address")
+_CLTT: Final = attrgetter("cltt")
+_HW: Final = attrgetter("hw_address")
+_CLIENT_ID: Final = attrgetter("client_id")
+_DUID: Final = attrgetter("duid")
+_IAID: Final = attrgetter("iaid")
+_HOSTNAME: Final = attrgetter("hostname")
+_FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = map(itemgetter, range(5))
 
 
 def removal(lease: Lease) -> Lease:

@@ -30,11 +30,12 @@ Logger: ``leased.commands``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import attrs
 
@@ -62,9 +63,12 @@ CAUSE_RECLAIM: Final = "reclaim"  # expired-lease reclamation
 CAUSE_FLUSH: Final = "flush"  # removal of a reclaimed lease after its hold time
 
 
-@attrs.frozen
-class Change:
-    """One lease change: insert (no ``old``), replace, remove (no ``new``)."""
+class Change(NamedTuple):
+    """One lease change: insert (no ``old``), replace, remove (no ``new``).
+
+    A named tuple rather than a frozen class: a wipe makes one per lease,
+    and ``Change._make`` builds them in C.
+    """
 
     family: Family
     old: Lease | None
@@ -160,6 +164,10 @@ def answer(
     return out
 
 
+def _version(change: Change) -> int:
+    return change.family.version
+
+
 @attrs.define
 class Engine:
     """Dispatches requests to handlers and commits what they decide.
@@ -232,8 +240,12 @@ class Engine:
                     f"written ({error.strerror or error})"
                 ) from error
         tables = self.state.tables
-        for change in changes:
+        if len(changes) == 1:
+            change = changes[0]
             tables[change.family.version].apply(change.old, change.new)
+        else:
+            for version, run in itertools.groupby(changes, key=_version):
+                tables[version].apply_all([(c.old, c.new) for c in run])
         for observer in self.observers:
             observer(changes)
 

@@ -49,7 +49,9 @@ or rotated, so it never describes another file.
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
+import operator
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,7 +60,7 @@ from typing import Final
 import attrs
 import trio
 
-from leased.csvfile import SCHEMAS, delete_row, format_row
+from leased.csvfile import SCHEMAS, delete_row, format_row, format_rows
 from leased.engine import Change
 from leased.leasefile import (
     FILE_MODE,
@@ -344,6 +346,20 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+# Changes of one command formatted row by row, at most; more are formatted
+# in batches.
+_FEW: Final = 16
+
+
+_OLD: Final = operator.attrgetter("old")
+_NEW: Final = operator.attrgetter("new")
+
+
+def _kind(change: Change) -> tuple[int, bool]:
+    """A change's family and whether it removes a lease."""
+    return change.family.version, change.new is None
+
+
 @attrs.define
 class Journal:
     """Appends committed changes to each family's live lease file."""
@@ -357,14 +373,23 @@ class Journal:
         a failure on the second cuts the first back too.
         """
         rows: dict[int, list[str]] = {}
-        for change in changes:
-            version = change.family.version
-            if change.new is not None:
-                row = format_row(change.new)
-            else:
-                assert change.old is not None
-                row = delete_row(change.old)
-            rows.setdefault(version, []).append(row)
+        if len(changes) <= _FEW:
+            for change in changes:
+                version = change.family.version
+                if change.new is not None:
+                    row = format_row(change.new)
+                else:
+                    assert change.old is not None
+                    row = delete_row(change.old)
+                rows.setdefault(version, []).append(row)
+        else:
+            # Many changes (a wipe, a bulk apply): runs of the same family
+            # and kind are formatted together (see format_rows).
+            for (version, removed), run in itertools.groupby(changes, key=_kind):
+                leases = list(map(_OLD if removed else _NEW, run))
+                rows.setdefault(version, []).extend(
+                    format_rows(leases, removed=removed)
+                )
         written: list[tuple[LiveFile, int]] = []
         try:
             for version, lines in rows.items():

@@ -55,7 +55,7 @@ from leased.csvfile import (
     HeaderError,
     RowError,
     decode_text,
-    format_row,
+    format_rows,
     parse_header,
     parse_rows,
     row_parser,
@@ -69,6 +69,8 @@ CHUNK: Final = 1 << 20
 ROW_LOGGED: Final = 1000
 # How many leading bytes of a multi-row change ``F.pending`` keeps.
 PENDING_HEAD: Final = 32
+# Leases formatted and written at a time.
+_WRITE_BATCH: Final = 4096
 _VALID_LFT: Final = operator.attrgetter("terms.valid_lft")
 _ADDRESS: Final = operator.attrgetter("address")
 # Files leased creates: owner read/write, group read (the umask may take
@@ -510,18 +512,13 @@ def write_leases(
             fd, "w", encoding="utf-8", buffering=1 << 20, closefd=False
         ) as out:
             out.write(SCHEMAS[version].header + "\n")
-            batch: list[str] = []
-            for lease in leases:
-                batch.append(format_row(lease))
-                if len(batch) >= 4096:
-                    batch.append("")
-                    out.write("\n".join(batch))
-                    count += len(batch) - 1
-                    batch.clear()
-            if batch:
-                batch.append("")
-                out.write("\n".join(batch))
-                count += len(batch) - 1
+            # Rows are made a batch at a time (see format_rows).
+            iterator = iter(leases)
+            while batch := list(itertools.islice(iterator, _WRITE_BATCH)):
+                rows = format_rows(batch)
+                rows.append("")
+                out.write("\n".join(rows))
+                count += len(batch)
         if durable:
             os.fsync(fd)
     finally:

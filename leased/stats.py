@@ -66,7 +66,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import repeat
 from operator import add, attrgetter, le, mul
@@ -134,6 +134,10 @@ def pd_pool_capacity(length: int, delegated: int) -> int:
 
 
 _TERMS: Final = attrgetter("terms")
+_SUBNET: Final = attrgetter("terms.subnet_id")
+_ADDRESS: Final = attrgetter("address")
+# Changes from which a batch is counted in groups.
+_BATCH: Final = 64
 
 
 def _pool_keys(
@@ -354,24 +358,53 @@ class FamilyStatistics:
         """
         counts: dict[str, int] = {}
         for subnet_id, held in table.by_subnet.items():
-            leases = list(held.values())
-            pools = self._pools.get(subnet_id)
-            in_pools = _pool_keys(pools, list(held))
-
-            def keys() -> Iterator[Hashable]:
-                # A terms record is shared by identity; one with a user
-                # context is a group of its own.  The keys are streamed, not
-                # kept: a million tuples would stay behind as fragments.
-                terms = map(id, map(_TERMS, leases))  # noqa: B023 used at once
-                if in_pools is None:  # noqa: B023 used at once
-                    return terms
-                return zip(terms, in_pools, strict=True)  # noqa: B023 used at once
-
-            sample = dict(zip(keys(), leases, strict=True))
-            for key, number in Counter(keys()).items():
-                for name in self.contribution(sample[key]):
-                    counts[name] = counts.get(name, 0) + number
+            self._tally(subnet_id, list(held.values()), list(held), counts)
         return counts
+
+    def _tally(
+        self,
+        subnet_id: int,
+        leases: list[Lease],
+        addresses: list[int],
+        counts: dict[str, int],
+        amount: int = 1,
+    ) -> None:
+        """Add ``amount`` for each of a subnet's leases to what it counts in.
+
+        See :meth:`_count` for the grouping.
+        """
+        in_pools = _pool_keys(self._pools.get(subnet_id), addresses)
+
+        def keys() -> Iterator[Hashable]:
+            # A terms record is shared by identity; one with a user context
+            # is a group of its own.  The keys are streamed, not kept: a
+            # million tuples would stay behind as fragments.
+            terms = map(id, map(_TERMS, leases))
+            if in_pools is None:
+                return terms
+            return zip(terms, in_pools, strict=True)
+
+        sample = dict(zip(keys(), leases, strict=True))
+        for key, number in Counter(keys()).items():
+            for name in self.contribution(sample[key]):
+                counts[name] = counts.get(name, 0) + number * amount
+
+    def _tally_many(
+        self, leases: list[Lease], counts: dict[str, int], amount: int
+    ) -> None:
+        """:meth:`_tally` of leases of any subnets."""
+        per_subnet: defaultdict[int, list[Lease]] = defaultdict(list)
+        deque(
+            map(
+                list.append,
+                map(per_subnet.__getitem__, map(_SUBNET, leases)),
+                leases,
+            ),
+            maxlen=0,
+        )
+        for subnet_id, group in per_subnet.items():
+            addresses = list(map(_ADDRESS, group))
+            self._tally(subnet_id, group, addresses, counts, amount)
 
     def _counted_names(
         self, subnets: Iterable[Subnet], table: LeaseTable, counts: dict[str, int]
@@ -507,6 +540,18 @@ class FamilyStatistics:
                         store.add(name, amount, now)
                 return
         deltas: dict[str, int] = {}
+        if len(changes) >= _BATCH:
+            # Many changes (a wipe, reclamation of many leases): the leases
+            # removed and added are counted in groups, as in a recount.
+            removed = [change.old for change in changes if change.old is not None]
+            added = [change.new for change in changes if change.new is not None]
+            self._tally_many(removed, deltas, -1)
+            self._tally_many(added, deltas, 1)
+            for change in changes:
+                if change.cause == CAUSE_RECLAIM and change.old is not None:
+                    for name in self.reclaimed(change.old):
+                        deltas[name] = deltas.get(name, 0) + 1
+            changes = ()
         contribution = self.contribution
         for change in changes:
             old, new = change.old, change.new

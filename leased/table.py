@@ -42,10 +42,11 @@ This module does no I/O and knows nothing of commands.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict, deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
-from operator import add, is_not, ne
+from operator import add, is_, is_not, ne, not_
 from operator import attrgetter as _attr
 from typing import Any, Generic, TypeVar
 
@@ -69,6 +70,8 @@ K = TypeVar("K", bound=Hashable)
 # that moment, which only blurs their order.
 _EXPIRE_BITS = 36
 _EXPIRE_MAX = (1 << _EXPIRE_BITS) - 1
+# Changes from which LeaseTable.apply_all works in bulk.
+_BULK = 256
 # Most addresses a bucket keeps in a list (8 bytes each), whose removal
 # walks it (a few microseconds at this size); a fuller bucket becomes a set
 # (30 to 60 bytes each, removal in constant time).
@@ -127,6 +130,28 @@ class ExpirationIndex:
         held.remove(address)
         if len(held) == 1:
             self._buckets[key] = next(iter(held))
+
+    def remove_many(self, keys: Iterable[int], addresses: Iterable[int]) -> None:
+        """Take many addresses out of their buckets (``keys``, one each)."""
+        grouped: defaultdict[int, list[int]] = defaultdict(list)
+        deque(map(list.append, map(grouped.__getitem__, keys), addresses), maxlen=0)
+        buckets = self._buckets
+        for key, gone in grouped.items():
+            held = buckets[key]
+            if type(held) is int:
+                assert gone == [held], "address not in its expiration bucket"
+                left: Any = ()
+            else:
+                leaving = set(gone)
+                assert len(leaving) == len(gone) and leaving <= set(held)
+                left = [address for address in held if address not in leaving]
+            if not left:
+                del buckets[key]
+                self._keys.remove(key)
+            elif len(left) == 1:
+                buckets[key] = left[0]
+            else:
+                buckets[key] = left if len(left) <= _LIST_MAX else set(left)
 
     def between(self, low: int, high: int) -> Iterator[int]:
         """Addresses in buckets ``low <= key < high``, by key then address."""
@@ -199,6 +224,20 @@ class MultiIndex(Generic[K]):
         else:
             del self._map[key]
 
+    def remove_many(self, keys: list[Any], leases: list[Lease], blank: Any) -> None:
+        """:meth:`remove` of each lease under its key (``blank``: not indexed).
+
+        A key that holds its lease alone (most do) is dropped in C; only
+        keys shared with other leases take a Python step.
+        """
+        held_map = self._map
+        alone = list(map(is_, map(held_map.get, keys), leases))
+        deque(map(held_map.__delitem__, compress(keys, alone)), maxlen=0)
+        shared = compress(zip(keys, leases, strict=True), map(not_, alone))
+        for key, lease in shared:
+            if key != blank:
+                self.remove(key, lease)
+
     def replace(self, key: K, lease: Lease) -> None:
         """Put a new version of a lease in the place of the old one."""
         held = self._map[key]
@@ -262,20 +301,19 @@ def _fill(index: MultiIndex[Any], keys: list[Any], leases: list[Lease]) -> None:
 
 
 def _fill_by(
-    index: MultiIndex[Any],
-    field: str,
-    leases: list[Lease],
-    indexed: Callable[[Any, Any], bool],
-    blank: Any,
+    index: MultiIndex[Any], field: str, leases: list[Lease], blank: Any
 ) -> None:
     """Fill ``index`` with ``leases`` under their ``field`` (a dotted name).
 
-    A lease whose key is ``blank`` (``indexed(key, blank)`` is false) is left
-    out; the leases are picked in C, as in :func:`_fill`.
+    A lease whose key is ``blank`` is left out; the leases are picked in C,
+    as in :func:`_fill`.
     """
     keys = list(map(_attr(field), leases))
-    kept = list(map(indexed, keys, repeat(blank)))
-    if not all(kept):
+    blanks = keys.count(blank)
+    if blanks == len(keys):
+        return
+    if blanks:
+        kept = list(map(ne, keys, repeat(blank)))
         leases = list(compress(leases, kept))
         keys = list(compress(keys, kept))
     _fill(index, keys, leases)
@@ -347,6 +385,21 @@ class LeaseTable:
             (self.by_state, _state_key, _state_key),
         )
 
+    def _fields(self) -> tuple[tuple[MultiIndex[Any], str, Any], ...]:
+        """Each multi-valued index, the lease field it keys on, and the value
+        of that field which is not indexed (see :meth:`_multi`)."""
+        identifier = (
+            (self.by_client_id, "client_id", None)
+            if self.family.version == 4
+            else (self.by_duid, "duid", None)
+        )
+        return (
+            (self.by_hw_address, "hw_address", None),
+            identifier,
+            (self.by_hostname, "hostname", ""),
+            (self.by_state, "terms.state", STATE_DEFAULT),
+        )
+
     # Changes.
 
     def apply(self, old: Lease | None, new: Lease | None) -> None:
@@ -363,6 +416,72 @@ class LeaseTable:
             self._remove(old)
         else:
             self._replace(old, new)
+
+    def apply_all(self, changes: Sequence[tuple[Lease | None, Lease | None]]) -> None:
+        """Make many changes in order, as :meth:`apply` of each would.
+
+        A long run of removals (a wipe) is made in bulk: each index drops
+        its entries in C where it can, and the address order is rebuilt
+        rather than edited when the run is a good part of the table.
+        """
+        if len(changes) < _BULK:
+            for old, new in changes:
+                self.apply(old, new)
+            return
+        for removing, run in itertools.groupby(changes, key=_is_removal):
+            pairs = list(run)
+            if removing and len(pairs) >= _BULK:
+                self._remove_many([old for old, _ in pairs if old is not None])
+            else:
+                for old, new in pairs:
+                    self.apply(old, new)
+
+    def _remove_many(self, leases: list[Lease]) -> None:
+        by_address = self.by_address
+        assert all(by_address.get(x.address) is x for x in leases), "not stored"
+        addresses = list(map(_attr("address"), leases))
+        deque(map(by_address.__delitem__, addresses), maxlen=0)
+        if len(addresses) * 16 > len(self.ordered):
+            gone = set(addresses)
+            self.ordered = SortedList(
+                itertools.filterfalse(gone.__contains__, self.ordered)
+            )
+        else:
+            deque(map(self.ordered.remove, addresses), maxlen=0)
+        for index, field, blank in self._fields():
+            index.remove_many(list(map(_attr(field), leases)), leases, blank)
+        per_subnet: defaultdict[int, list[int]] = defaultdict(list)
+        deque(
+            map(
+                list.append,
+                map(per_subnet.__getitem__, map(_attr("terms.subnet_id"), leases)),
+                addresses,
+            ),
+            maxlen=0,
+        )
+        for subnet_id, gone_here in per_subnet.items():
+            subnet = self.by_subnet[subnet_id]
+            deque(map(subnet.__delitem__, gone_here), maxlen=0)
+            if not subnet:
+                del self.by_subnet[subnet_id]
+        self.by_expiration.remove_many(self._expiration_keys(leases), addresses)
+
+    @staticmethod
+    def _expiration_keys(leases: list[Lease]) -> list[int]:
+        """:func:`expiration_key` of each lease, in C where it can be.
+
+        Expiry is cltt + valid_lft, which is the key as long as no lease is
+        reclaimed and none expires past the largest key.
+        """
+        expiries = list(
+            map(add, map(_attr("cltt"), leases), map(_attr("terms.valid_lft"), leases))
+        )
+        states = map(_attr("terms.state"), leases)
+        if STATE_EXPIRED_RECLAIMED in states or (
+            expiries and max(expiries) > _EXPIRE_MAX
+        ):
+            return list(map(expiration_key, leases))
+        return expiries
 
     def _insert(self, lease: Lease) -> None:
         assert lease.address not in self.by_address, "address already leased"
@@ -436,13 +555,8 @@ class LeaseTable:
 
         # Identifier and hostname indexes; None (no identifier) and the
         # empty hostname are not indexed, nor is the default state.
-        _fill_by(self.by_hw_address, "hw_address", every, is_not, None)
-        if self.family.version == 4:
-            _fill_by(self.by_client_id, "client_id", every, is_not, None)
-        else:
-            _fill_by(self.by_duid, "duid", every, is_not, None)
-        _fill_by(self.by_hostname, "hostname", every, ne, "")
-        _fill_by(self.by_state, "terms.state", every, ne, STATE_DEFAULT)
+        for index, field, blank in self._fields():
+            _fill_by(index, field, every, blank)
 
         # Each subnet's map, filled in C (see ExpirationIndex.fill).
         by_subnet: defaultdict[int, dict[int, Lease]] = defaultdict(dict)
@@ -457,17 +571,8 @@ class LeaseTable:
         )
         self.by_subnet = dict(by_subnet)
 
-        # Expiry is cltt + valid_lft, which is the bucket key as long as no
-        # lease is reclaimed and none expires past the largest key.
-        expiries = list(
-            map(add, map(_attr("cltt"), every), map(_attr("terms.valid_lft"), every))
-        )
-        if STATE_EXPIRED_RECLAIMED in self.by_state or (
-            expiries and max(expiries) > _EXPIRE_MAX
-        ):
-            expiries = list(map(expiration_key, every))
         self.by_expiration = ExpirationIndex()
-        self.by_expiration.fill(expiries, addresses)
+        self.by_expiration.fill(self._expiration_keys(every), addresses)
 
     def clear(self) -> None:
         """Forget every lease."""
@@ -554,6 +659,10 @@ class LeaseTable:
         by_address = self.by_address
         for address in self.by_expiration.between(flag, flag | min(now, _EXPIRE_MAX)):
             yield by_address[address]
+
+
+def _is_removal(change: tuple[Lease | None, Lease | None]) -> bool:
+    return change[1] is None
 
 
 def _subnet_of(lease: Lease) -> int:

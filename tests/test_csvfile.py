@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leased.csvfile import (
     SCHEMA4,
@@ -20,12 +22,15 @@ from leased.csvfile import (
     delete_row,
     escape,
     format_row,
+    format_rows,
     parse_header,
     parse_rows,
     row_parser,
     unescape,
 )
 from leased.model import Lease, Lease4, Lease6
+from tests.test_csvbulk import leases4 as bulk_leases4
+from tests.test_csvbulk import leases6 as bulk_leases6
 
 HEADER4_22 = (
     "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
@@ -496,3 +501,18 @@ def test_csvfile_negative_cltt_reads_as_kea_does() -> None:
 
     assert lease.cltt == -50
     assert format_row(lease).split(",")[3:5] == ["100", "50"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_csvfile_format_rows_equals_format_row_of_each(data: st.DataObject) -> None:
+    """The batch formatter writes exactly the rows format_row/delete_row do."""
+    version = data.draw(st.sampled_from([4, 6]))
+    strategy = bulk_leases4() if version == 4 else bulk_leases6()
+    leases: list[Lease] = data.draw(st.lists(strategy, min_size=1, max_size=6))
+
+    rows = format_rows(leases)
+    removals = format_rows(leases, removed=True)
+
+    assert rows == [format_row(lease) for lease in leases]
+    assert removals == [delete_row(lease) for lease in leases]
