@@ -42,7 +42,7 @@ import itertools
 import logging
 import operator
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -291,7 +291,7 @@ def read_into(
     """
     try:
         with open(path, "rb") as stream:
-            chunks = _chunks(_bounded(stream.read, limit), tail := _Tail())
+            chunks = read_lines(_bounded(stream.read, limit), tail := Tail())
             first = next(chunks, None)
             if not first:
                 # Empty, or nothing but a torn header: Kea (re)creates an
@@ -311,7 +311,7 @@ def read_into(
     LOGGER.info("lease file read path=%s bad_rows=%d", path, errors)
 
 
-def _report_torn(loaded: Loaded, path: Path, tail: _Tail, *, live: bool) -> None:
+def _report_torn(loaded: Loaded, path: Path, tail: Tail, *, live: bool) -> None:
     """Log a torn last line; for the live file, note where to cut it off."""
     if not tail.torn:
         return
@@ -444,7 +444,7 @@ def _replay_rows(
 
 
 @attrs.define
-class _Tail:
+class Tail:
     """What follows a file's last newline, if anything."""
 
     end: int = 0
@@ -466,7 +466,7 @@ def _bounded(read: Callable[[int], bytes], limit: int | None) -> Callable[[int],
     return bounded
 
 
-def _chunks(read: Callable[[int], bytes], tail: _Tail) -> Iterator[list[str]]:
+def read_lines(read: Callable[[int], bytes], tail: Tail) -> Iterator[list[str]]:
     """The complete lines of a stream, decoded, a chunk of lines at a time.
 
     What follows the last newline (a torn line) goes to ``tail``.
@@ -500,6 +500,39 @@ def write_leases(
     Raises:
         OSError: The file could not be written.
     """
+    # Rows are made a batch at a time (see format_rows).
+    iterator = iter(leases)
+    batches = iter(lambda: list(itertools.islice(iterator, _WRITE_BATCH)), [])
+    return _write(path, map(format_rows, batches), version, durable=durable)
+
+
+def write_rows(
+    path: Path,
+    rows: Sequence[str],
+    version: int,
+    *,
+    suffix: str = "",
+    durable: bool = True,
+) -> int:
+    """Write rows (each followed by ``suffix``), as :func:`write_leases`.
+
+    The rows, with their suffix, must be in this version's format.
+    """
+    batches = (
+        list(rows[start : start + _WRITE_BATCH])
+        for start in range(0, len(rows), _WRITE_BATCH)
+    )
+    return _write(path, batches, version, suffix=suffix, durable=durable)
+
+
+def _write(
+    path: Path,
+    batches: Iterable[list[str]],
+    version: int,
+    *,
+    suffix: str = "",
+    durable: bool,
+) -> int:
     count = 0
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -512,13 +545,11 @@ def write_leases(
             fd, "w", encoding="utf-8", buffering=1 << 20, closefd=False
         ) as out:
             out.write(SCHEMAS[version].header + "\n")
-            # Rows are made a batch at a time (see format_rows).
-            iterator = iter(leases)
-            while batch := list(itertools.islice(iterator, _WRITE_BATCH)):
-                rows = format_rows(batch)
+            end = suffix + "\n"
+            for rows in batches:
+                count += len(rows)
                 rows.append("")
-                out.write("\n".join(rows))
-                count += len(batch)
+                out.write(end.join(rows))
         if durable:
             os.fsync(fd)
     finally:
