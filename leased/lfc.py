@@ -35,9 +35,11 @@ ways to run a compaction:
   ``F.1`` add up to (the new ``F`` is still empty), and the child process
   gets that table as a copy-on-write snapshot: it writes it out without
   parsing a single row, while the daemon goes on serving commands at full
-  speed.  The child runs at a lower priority.  Memory pages the daemon
-  changes meanwhile are copied, so a compaction can cost up to the table's
-  memory again while it runs.  If an unfinished run had left ``F.1``
+  speed.  The child runs at the lowest priority (nice 19) and closes the
+  descriptors it inherited (a client would otherwise see its answer end
+  only when the child does).  Memory pages the daemon changes meanwhile
+  are copied, so a compaction can cost up to the table's memory again
+  while it runs.  If an unfinished run had left ``F.1``
   behind, the snapshot also holds the rows of ``F``; they are replayed
   again after ``F.2`` at the next start, which changes nothing.
 * ``leased-lfc`` (:func:`main`) takes ``kea-lfc``'s arguments and reads
@@ -283,7 +285,9 @@ def start_from_snapshot(
         _child_signals()
         _close_inherited(keep=lock)
         with contextlib.suppress(OSError):
-            os.nice(10)
+            # The lowest priority: on a busy daemon's core the compaction takes
+            # what commands leave (a busy core still gives it a small share).
+            os.nice(19)
         try:
             claim(files)
         except AlreadyRunning:
@@ -308,7 +312,9 @@ def _close_inherited(keep: int) -> None:
     The child would otherwise hold the control socket (clients could
     connect to a process that never answers) and the socket's lock (a
     restarted daemon could not take it) for as long as it runs, should the
-    daemon die first.  Standard input, output and error stay, and ``keep``.
+    daemon die first; and every connection open at the fork (the one that
+    asked for the compaction, too) would end for its client only when the
+    child does.  Standard input, output and error stay, and ``keep``.
     """
     os.closerange(3, keep)
     os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))

@@ -7,8 +7,10 @@ The comparisons with Kea's own ``kea-lfc`` are in ``test_kea_files``.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from leased import config, lfc, storage
 from leased.csvfile import SCHEMA4, delete_row, format_row
 from leased.engine import State
 from leased.harness import run_leased
-from leased.leasefile import FileSet, load
+from leased.leasefile import FileSet, load, try_lock
 from leased.lfc import AlreadyRunning, compact_files
 from leased.model import Lease4
 from leased.storage import Storage, open_storage
@@ -375,3 +377,37 @@ def test_lfc_compacted_rows_keeps_the_last_row_of_each_address(files: FileSet) -
         format_row(lease4(1, state=2)),
         format_row(lease4(5)),
     ]
+
+
+def test_lfc_snapshot_child_keeps_no_socket_of_the_daemon(files: FileSet) -> None:
+    """The forked compactor closes the sockets it inherited: a client's
+    connection ends when the daemon closes it, not when the child exits."""
+    client, server_side = socket.socketpair()
+    release = files.live.with_name("go")
+
+    def leases() -> list[Lease4]:
+        while not release.exists():  # hold the child until it was looked at
+            time.sleep(0.01)
+        return [lease4(1)]
+
+    lock = try_lock(files)
+    assert lock is not None
+    pid = lfc.start_from_snapshot(files, 4, leases, lock)
+    os.close(lock)
+    try:
+        server_side.close()
+        client.settimeout(5)
+        ended = client.recv(1)
+        descriptors = [
+            os.readlink(f"/proc/{pid}/fd/{name}")
+            for name in os.listdir(f"/proc/{pid}/fd")
+        ]
+    finally:
+        release.touch()
+        _, status = os.waitpid(pid, 0)
+        client.close()
+
+    assert ended == b""
+    assert not [name for name in descriptors if name.startswith("socket:")]
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert files.compacted.exists()
