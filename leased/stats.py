@@ -67,7 +67,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections import Counter, defaultdict, deque
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from itertools import repeat
 from operator import add, attrgetter, le, mul
 from typing import Final
@@ -374,12 +374,13 @@ class FamilyStatistics:
         See :meth:`_count` for the grouping.
         """
         in_pools = _pool_keys(self._pools.get(subnet_id), addresses)
+        # A terms record is shared by identity; one with a user context is a
+        # group of its own.
+        terms = list(map(id, map(_TERMS, leases)))
 
-        def keys() -> Iterator[Hashable]:
-            # A terms record is shared by identity; one with a user context
-            # is a group of its own.  The keys are streamed, not kept: a
-            # million tuples would stay behind as fragments.
-            terms = map(id, map(_TERMS, leases))
+        def keys() -> Iterable[Hashable]:
+            # Pool keys are paired with the terms as they are used, not
+            # kept: a million tuples would stay behind as fragments.
             if in_pools is None:
                 return terms
             return zip(terms, in_pools, strict=True)

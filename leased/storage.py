@@ -550,6 +550,10 @@ def open_storage(
         except LoadError as error:
             raise StorageSetupError(str(error)) from None
         finally:
+            # Frozen first (see below): the collector, enabled again with
+            # millions of new objects counted, would otherwise walk them all
+            # at once (a third of a second per million leases).
+            gc.freeze()
             gc.enable()
             os.close(lock)
         loaded.leases = {}  # the table holds them now

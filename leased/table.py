@@ -319,6 +319,35 @@ def _fill_by(
     _fill(index, keys, leases)
 
 
+def _subnet_maps(addresses: list[int], leases: list[Lease]) -> dict[int, Any]:
+    """Each subnet's map of address to lease, in the order of ``leases``.
+
+    Files written in address order hold each subnet's leases in one run, so
+    the maps are filled a run at a time with ``dict.update`` in C; when the
+    subnets alternate too often for that, a lease at a time (still in C,
+    through ``defaultdict`` and ``map``).
+    """
+    subnets = list(map(_attr("terms.subnet_id"), leases))
+    runs = [
+        (subnet_id, len(list(run))) for subnet_id, run in itertools.groupby(subnets)
+    ]
+    maps: dict[int, dict[int, Lease]] = {}
+    if len(runs) * 64 <= len(leases):
+        start = 0
+        for subnet_id, length in runs:
+            end = start + length
+            held = maps.setdefault(subnet_id, {})
+            held.update(zip(addresses[start:end], leases[start:end], strict=True))
+            start = end
+        return maps
+    grouped: defaultdict[int, dict[int, Lease]] = defaultdict(dict)
+    deque(
+        map(dict.__setitem__, map(grouped.__getitem__, subnets), addresses, leases),
+        maxlen=0,
+    )
+    return dict(grouped)
+
+
 def _hw_key(lease: Lease) -> bytes | None:
     return lease.hw_address
 
@@ -558,18 +587,7 @@ class LeaseTable:
         for index, field, blank in self._fields():
             _fill_by(index, field, every, blank)
 
-        # Each subnet's map, filled in C (see ExpirationIndex.fill).
-        by_subnet: defaultdict[int, dict[int, Lease]] = defaultdict(dict)
-        deque(
-            map(
-                dict.__setitem__,
-                map(by_subnet.__getitem__, map(_attr("terms.subnet_id"), every)),
-                addresses,
-                every,
-            ),
-            maxlen=0,
-        )
-        self.by_subnet = dict(by_subnet)
+        self.by_subnet = _subnet_maps(addresses, every)
 
         self.by_expiration = ExpirationIndex()
         self.by_expiration.fill(self._expiration_keys(every), addresses)

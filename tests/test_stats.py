@@ -757,3 +757,27 @@ def test_stats_reload_forgets_only_the_old_subnets_own_names() -> None:
     assert store.value("subnet[12].reclaimed-leases") == 5
     assert store.value("subnet[1].total-addresses") is None
     assert store.value("subnet[2].total-addresses") == 0
+
+
+def test_stats_large_wipe_and_reclamation_equal_a_recount() -> None:
+    """Batches of many changes are counted in groups; the counts still
+    equal a brute-force recount (pools, states, unconfigured subnets)."""
+    engine = make_engine()
+    one, three = {"subnet-id": 1}, {"subnet-id": 3}
+    for octet in range(1, 101):
+        add4(engine, f"10.0.0.{octet}", state=octet % 3, **one)
+        add4(engine, f"10.1.0.{octet}", state=octet % 2, **one)
+        add4(engine, f"10.1.1.{octet}", **three)
+    for octet in range(101, 201):
+        add4(engine, f"10.1.0.{octet}", expire=PAST, **{"valid-lft": 10}, **one)
+
+    engine.state.reclaimer.reclaim(V4)
+    ok(engine, "lease4-wipe", {"subnet-id": 3})
+    ok(engine, "lease4-wipe", {"subnet-id": 1})
+
+    expected = recount(engine, 4)
+    store = engine.state.statistics.family(4).store
+    for name in store.names():
+        if name.rsplit(".", 1)[-1] in COUNTED_NAMES:
+            assert store.value(name) == expected.get(name, 0), name
+    assert value(engine, "reclaimed-leases") == 100

@@ -293,3 +293,27 @@ def test_table_load_builds_the_same_indexes_as_inserting(data: st.DataObject) ->
     loaded.load({lease.address: lease for lease in leases})
 
     assert _index_contents(loaded) == _index_contents(inserted)
+
+
+def test_table_load_subnets_in_runs_keep_insertion_order() -> None:
+    """Subnet maps filled a run at a time equal inserting lease by lease."""
+    subnets = [1] * 100 + [2] * 100 + [1] * 100
+    leases = [
+        Lease4(
+            address=7000 - n,
+            hw_address=bytes([n % 7]),
+            client_id=None,
+            valid_lft=10,
+            cltt=n % 3,
+            subnet_id=subnet,
+        )
+        for n, subnet in enumerate(subnets)
+    ]
+    inserted = LeaseTable(V4)
+    for lease in leases:
+        inserted.apply(None, lease)
+
+    loaded = LeaseTable(V4)
+    loaded.load({lease.address: lease for lease in leases})
+
+    assert _index_contents(loaded) == _index_contents(inserted)
