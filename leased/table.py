@@ -46,7 +46,7 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import compress, repeat
-from operator import add, is_, is_not, ne, not_
+from operator import add, is_not, ne
 from operator import attrgetter as _attr
 from typing import Any, Generic, TypeVar
 
@@ -231,11 +231,16 @@ class MultiIndex(Generic[K]):
         keys shared with other leases take a Python step.
         """
         held_map = self._map
-        alone = list(map(is_, map(held_map.get, keys), leases))
-        deque(map(held_map.__delitem__, compress(keys, alone)), maxlen=0)
-        shared = compress(zip(keys, leases, strict=True), map(not_, alone))
-        for key, lease in shared:
-            if key != blank:
+        # One pop each, in C; a key that held more than its lease (a group,
+        # or nothing: not indexed, or popped already as a group) is put
+        # right in Python, in order.
+        popped = list(map(held_map.pop, keys, repeat(None)))
+        for key, lease, held in compress(
+            zip(keys, leases, popped, strict=True), map(is_not, popped, leases)
+        ):
+            if held is not None:
+                held_map[key] = held
+            if key != blank and key in held_map:
                 self.remove(key, lease)
 
     def replace(self, key: K, lease: Lease) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -317,3 +320,51 @@ def test_table_load_subnets_in_runs_keep_insertion_order() -> None:
     loaded.load({lease.address: lease for lease in leases})
 
     assert _index_contents(loaded) == _index_contents(inserted)
+
+
+def _random_lease(picker: random.Random, family: int, address: int) -> Lease:
+    """A lease from small pools of values, so that keys are shared."""
+    common: dict[str, object] = {
+        "address": address,
+        "valid_lft": picker.randint(0, 50),
+        "cltt": picker.randint(0, 50),
+        "subnet_id": picker.randint(1, 3),
+        "hostname": picker.choice(["", "a.example.", "b.example."]),
+        "state": picker.randint(0, 2),
+    }
+    if family == 4:
+        return Lease4(
+            hw_address=picker.choice([b"", b"\x01\x02", b"\x01\x03"]),
+            client_id=picker.choice([None, b"\x01\x01", b"\x02\x02\x02"]),
+            **common,  # type: ignore[arg-type]
+        )
+    return Lease6(
+        type=TYPE_NA,
+        prefix_len=128,
+        duid=picker.choice([b"\x00", b"\x01\x02\x03"]),
+        iaid=picker.randint(0, 2),
+        preferred_lft=picker.randint(0, 50),
+        hw_address=picker.choice([None, b"", b"\x01\x02"]),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_table_bulk_removal_equals_removing_one_by_one(seed: int) -> None:
+    """A long run of removals (apply_all's bulk way) leaves every index as
+    removing the leases one at a time does, order within a key included."""
+    picker = random.Random(seed)
+    family = V4 if seed % 2 else V6
+    leases = [_random_lease(picker, family.version, n) for n in range(1, 401)]
+    gone = picker.sample(leases, picker.randint(256, 400))
+    one_by_one, in_bulk = LeaseTable(family), LeaseTable(family)
+    for lease in leases:
+        one_by_one.apply(None, lease)
+        in_bulk.apply(None, lease)
+
+    for lease in gone:
+        one_by_one.apply(lease, None)
+    in_bulk.apply_all([(lease, None) for lease in gone])
+
+    assert _index_contents(in_bulk) == _index_contents(one_by_one)
+    assert list(in_bulk.expired(101)) == list(one_by_one.expired(101))
