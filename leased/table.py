@@ -482,6 +482,9 @@ class LeaseTable:
             )
         else:
             deque(map(self.ordered.remove, addresses), maxlen=0)
+        # Whether a removed lease may be reclaimed: the state index says,
+        # before the leases leave it.
+        reclaimed = STATE_EXPIRED_RECLAIMED in self.by_state
         for index, field, blank in self._fields():
             index.remove_many(list(map(_attr(field), leases)), leases, blank)
         per_subnet: defaultdict[int, list[int]] = defaultdict(list)
@@ -498,22 +501,22 @@ class LeaseTable:
             deque(map(subnet.__delitem__, gone_here), maxlen=0)
             if not subnet:
                 del self.by_subnet[subnet_id]
-        self.by_expiration.remove_many(self._expiration_keys(leases), addresses)
+        self.by_expiration.remove_many(
+            self._expiration_keys(leases, reclaimed), addresses
+        )
 
     @staticmethod
-    def _expiration_keys(leases: list[Lease]) -> list[int]:
+    def _expiration_keys(leases: list[Lease], reclaimed: bool) -> list[int]:
         """:func:`expiration_key` of each lease, in C where it can be.
 
         Expiry is cltt + valid_lft, which is the key as long as no lease is
-        reclaimed and none expires past the largest key.
+        reclaimed (``reclaimed`` says whether any may be) and none expires
+        past the largest key.
         """
         expiries = list(
             map(add, map(_attr("cltt"), leases), map(_attr("terms.valid_lft"), leases))
         )
-        states = map(_attr("terms.state"), leases)
-        if STATE_EXPIRED_RECLAIMED in states or (
-            expiries and max(expiries) > _EXPIRE_MAX
-        ):
+        if reclaimed or (expiries and max(expiries) > _EXPIRE_MAX):
             return list(map(expiration_key, leases))
         return expiries
 
@@ -595,7 +598,8 @@ class LeaseTable:
         self.by_subnet = _subnet_maps(addresses, every)
 
         self.by_expiration = ExpirationIndex()
-        self.by_expiration.fill(self._expiration_keys(every), addresses)
+        reclaimed = STATE_EXPIRED_RECLAIMED in self.by_state
+        self.by_expiration.fill(self._expiration_keys(every, reclaimed), addresses)
 
     def clear(self) -> None:
         """Forget every lease."""
