@@ -70,7 +70,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import repeat
 from operator import add, attrgetter, le, mul
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
@@ -133,9 +133,12 @@ def pd_pool_capacity(length: int, delegated: int) -> int:
     return 1 << (delegated - length)
 
 
+_K = TypeVar("_K", bound=Hashable)
 _TERMS: Final = attrgetter("terms")
 _SUBNET: Final = attrgetter("terms.subnet_id")
 _ADDRESS: Final = attrgetter("address")
+# Groups a lease of each is found for by a scan of its own.
+_FEW_GROUPS: Final = 16
 # Changes from which a batch is counted in groups.
 _BATCH: Final = 64
 
@@ -377,17 +380,31 @@ class FamilyStatistics:
         # A terms record is shared by identity; one with a user context is a
         # group of its own.
         terms = list(map(id, map(_TERMS, leases)))
+        if in_pools is None:
+            by_terms = Counter(terms)
+            if len(by_terms) <= _FEW_GROUPS:
+                # A lease of each group, found by a scan in C per group.
+                samples = {key: leases[terms.index(key)] for key in by_terms}
+            else:
+                samples = dict(zip(terms, leases, strict=True))
+            self._add(counts, by_terms.items(), samples, amount)
+            return
+        # Pool keys are paired with the terms as they are used, not kept: a
+        # million tuples would stay behind as fragments.
+        by_pool = Counter(zip(terms, in_pools, strict=True))
+        pooled = dict(zip(zip(terms, in_pools, strict=True), leases, strict=True))
+        self._add(counts, by_pool.items(), pooled, amount)
 
-        def keys() -> Iterable[Hashable]:
-            # Pool keys are paired with the terms as they are used, not
-            # kept: a million tuples would stay behind as fragments.
-            if in_pools is None:
-                return terms
-            return zip(terms, in_pools, strict=True)
-
-        sample = dict(zip(keys(), leases, strict=True))
-        for key, number in Counter(keys()).items():
-            for name in self.contribution(sample[key]):
+    def _add(
+        self,
+        counts: dict[str, int],
+        groups: Iterable[tuple[_K, int]],
+        samples: dict[_K, Lease],
+        amount: int,
+    ) -> None:
+        """Count each group's size in what a lease of it counts in."""
+        for key, number in groups:
+            for name in self.contribution(samples[key]):
                 counts[name] = counts.get(name, 0) + number * amount
 
     def _tally_many(
