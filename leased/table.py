@@ -589,6 +589,12 @@ class LeaseTable:
         (``attrgetter``, ``dict(zip(...))``) instead of ten Python calls per
         lease, and the ordered indexes are sorted once from all keys.  The
         result is the same as inserting the leases in order.
+
+        Limitation: with the parse, a million leases take about 2.6 s
+        (IPv4) to 3.6 s (IPv6) before the daemon answers, a quarter of
+        Kea 2.2's time or a little more on a busy machine; what bounds it
+        (five objects and six hash-table insertions a lease) is measured in
+        docs/performance.md.
         """
         assert not self.by_address, "load() fills an empty table"
         # The map becomes the table's own address index, not a copy of it:
