@@ -34,7 +34,9 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any, Final, NamedTuple, Protocol
 
 import attrs
@@ -164,8 +166,31 @@ def answer(
     return out
 
 
-def _version(change: Change) -> int:
-    return change.family.version
+_VERSION: Final = attrgetter("family.version")
+_OLD: Final = attrgetter("old")
+_NEW: Final = attrgetter("new")
+_KEY: Final = itemgetter(0)
+_VALUE: Final = itemgetter(1)
+
+
+def runs(changes: Sequence[Change]) -> Iterator[tuple[int, bool, list[Lease]]]:
+    """Split ``changes`` into runs of one family and one kind, in order.
+
+    Yields the family's version, whether the run removes leases, and the
+    leases of the run: the removed ones (``old``) for a removal, the new
+    versions otherwise.  A wipe makes a hundred thousand changes, so the
+    run keys are computed with ``map`` of C functions and cut apart by
+    ``groupby`` on them, with no Python step per change (a tenth of a
+    wipe's time when each place split the changes itself).
+    """
+    keys = zip(
+        map(_VERSION, changes), map(is_, map(_NEW, changes), repeat(None)), strict=True
+    )
+    for (version, removed), run in itertools.groupby(
+        zip(keys, changes, strict=True), key=_KEY
+    ):
+        leases = map(_OLD if removed else _NEW, map(_VALUE, run))
+        yield version, removed, list(leases)
 
 
 @attrs.define
@@ -244,8 +269,9 @@ class Engine:
             change = changes[0]
             tables[change.family.version].apply(change.old, change.new)
         else:
-            for version, run in itertools.groupby(changes, key=_version):
-                tables[version].apply_all([(c.old, c.new) for c in run])
+            for version, run in itertools.groupby(changes, key=_VERSION):
+                same = list(run)
+                tables[version].apply_all(list(map(_OLD, same)), list(map(_NEW, same)))
         for observer in self.observers:
             observer(changes)
 

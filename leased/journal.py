@@ -49,9 +49,7 @@ or rotated, so it never describes another file.
 from __future__ import annotations
 
 import errno
-import itertools
 import logging
-import operator
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,7 +59,7 @@ import attrs
 import trio
 
 from leased.csvfile import SCHEMAS, delete_row, format_row, format_rows
-from leased.engine import Change
+from leased.engine import Change, runs
 from leased.leasefile import (
     FILE_MODE,
     PENDING_HEAD,
@@ -351,15 +349,6 @@ def _write_all(fd: int, data: bytes) -> None:
 _FEW: Final = 16
 
 
-_OLD: Final = operator.attrgetter("old")
-_NEW: Final = operator.attrgetter("new")
-
-
-def _kind(change: Change) -> tuple[int, bool]:
-    """A change's family and whether it removes a lease."""
-    return change.family.version, change.new is None
-
-
 @attrs.define
 class Journal:
     """Appends committed changes to each family's live lease file."""
@@ -385,8 +374,7 @@ class Journal:
         else:
             # Many changes (a wipe, a bulk apply): runs of the same family
             # and kind are formatted together (see format_rows).
-            for (version, removed), run in itertools.groupby(changes, key=_kind):
-                leases = list(map(_OLD if removed else _NEW, run))
+            for version, removed, leases in runs(changes):
                 rows.setdefault(version, []).extend(
                     format_rows(leases, removed=removed)
                 )

@@ -68,7 +68,7 @@ import time
 from bisect import bisect_right
 from collections import Counter, defaultdict, deque
 from collections.abc import Hashable, Iterable, Sequence
-from itertools import repeat
+from itertools import groupby, repeat
 from operator import add, attrgetter, le, mul
 from typing import Final, TypeVar
 
@@ -137,6 +137,10 @@ _K = TypeVar("_K", bound=Hashable)
 _TERMS: Final = attrgetter("terms")
 _SUBNET: Final = attrgetter("terms.subnet_id")
 _ADDRESS: Final = attrgetter("address")
+_OLD: Final = attrgetter("old")
+_NEW: Final = attrgetter("new")
+_CAUSE: Final = attrgetter("cause")
+_VERSION: Final = attrgetter("family.version")
 # Groups a lease of each is found for by a scan of its own.
 _FEW_GROUPS: Final = 16
 # Changes from which a batch is counted in groups.
@@ -411,15 +415,18 @@ class FamilyStatistics:
         self, leases: list[Lease], counts: dict[str, int], amount: int
     ) -> None:
         """:meth:`_tally` of leases of any subnets."""
-        per_subnet: defaultdict[int, list[Lease]] = defaultdict(list)
-        deque(
-            map(
-                list.append,
-                map(per_subnet.__getitem__, map(_SUBNET, leases)),
-                leases,
-            ),
-            maxlen=0,
-        )
+        if not leases:
+            return
+        subnets = list(map(_SUBNET, leases))
+        per_subnet: dict[int, list[Lease]]
+        if subnets.count(subnets[0]) == len(subnets):
+            per_subnet = {subnets[0]: leases}  # one subnet (a wipe)
+        else:
+            per_subnet = defaultdict(list)
+            deque(
+                map(list.append, map(per_subnet.__getitem__, subnets), leases),
+                maxlen=0,
+            )
         for subnet_id, group in per_subnet.items():
             addresses = list(map(_ADDRESS, group))
             self._tally(subnet_id, group, addresses, counts, amount)
@@ -561,14 +568,16 @@ class FamilyStatistics:
         if len(changes) >= _BATCH:
             # Many changes (a wipe, reclamation of many leases): the leases
             # removed and added are counted in groups, as in a recount.
-            removed = [change.old for change in changes if change.old is not None]
-            added = [change.new for change in changes if change.new is not None]
+            # (Leases are never false: filter(None, ...) drops the Nones in C.)
+            removed = list(filter(None, map(_OLD, changes)))
+            added = list(filter(None, map(_NEW, changes)))
             self._tally_many(removed, deltas, -1)
             self._tally_many(added, deltas, 1)
-            for change in changes:
-                if change.cause == CAUSE_RECLAIM and change.old is not None:
-                    for name in self.reclaimed(change.old):
-                        deltas[name] = deltas.get(name, 0) + 1
+            if CAUSE_RECLAIM in map(_CAUSE, changes):
+                for change in changes:
+                    if change.cause == CAUSE_RECLAIM and change.old is not None:
+                        for name in self.reclaimed(change.old):
+                            deltas[name] = deltas.get(name, 0) + 1
             changes = ()
         contribution = self.contribution
         for change in changes:
@@ -639,8 +648,5 @@ class Statistics:
             # The common case, one lease changed by one command.
             self.family(changes[0].family.version).observe(changes)
             return
-        v4 = [change for change in changes if change.family.version == 4]
-        if v4:
-            self.v4.observe(v4)
-        if len(v4) < len(changes):
-            self.v6.observe([c for c in changes if c.family.version == 6])
+        for version, run in groupby(changes, key=_VERSION):
+            self.family(version).observe(list(run))

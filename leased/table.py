@@ -45,8 +45,8 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from itertools import compress, repeat
-from operator import add, is_not, ne
+from itertools import compress, filterfalse, repeat
+from operator import add, is_, is_not, ne
 from operator import attrgetter as _attr
 from typing import Any, Generic, TypeVar
 
@@ -132,26 +132,36 @@ class ExpirationIndex:
             self._buckets[key] = next(iter(held))
 
     def remove_many(self, keys: Iterable[int], addresses: Iterable[int]) -> None:
-        """Take many addresses out of their buckets (``keys``, one each)."""
+        """Take many addresses out of their buckets (``keys``, one each).
+
+        Addresses are grouped by bucket in C; then a Python step per bucket
+        (a bucket holds the leases that expire in one second, a dozen or
+        more on a busy server).
+        """
         grouped: defaultdict[int, list[int]] = defaultdict(list)
         deque(map(list.append, map(grouped.__getitem__, keys), addresses), maxlen=0)
         buckets = self._buckets
-        for key, gone in grouped.items():
+        gone: set[int] = set()
+        for key, leaving in grouped.items():
             held = buckets[key]
             if type(held) is int:
-                assert gone == [held], "address not in its expiration bucket"
+                assert leaving == [held], "address not in its expiration bucket"
                 left: Any = ()
             else:
-                leaving = set(gone)
-                assert len(leaving) == len(gone) and leaving <= set(held)
-                left = [address for address in held if address not in leaving]
+                out = set(leaving)
+                left = list(filterfalse(out.__contains__, held))
+                assert len(left) + len(out) == len(held) == len(left) + len(leaving)
             if not left:
                 del buckets[key]
-                self._keys.remove(key)
+                gone.add(key)
             elif len(left) == 1:
                 buckets[key] = left[0]
             else:
                 buckets[key] = left if len(left) <= _LIST_MAX else set(left)
+        if len(gone) * 16 > len(self._keys):
+            self._keys = SortedList(filterfalse(gone.__contains__, self._keys))
+        else:
+            deque(map(self._keys.remove, gone), maxlen=0)
 
     def between(self, low: int, high: int) -> Iterator[int]:
         """Addresses in buckets ``low <= key < high``, by key then address."""
@@ -459,53 +469,73 @@ class LeaseTable:
         else:
             self._replace(old, new)
 
-    def apply_all(self, changes: Sequence[tuple[Lease | None, Lease | None]]) -> None:
-        """Make many changes in order, as :meth:`apply` of each would.
+    def apply_all(
+        self, olds: Sequence[Lease | None], news: Sequence[Lease | None]
+    ) -> None:
+        """Make many changes in order, as :meth:`apply` of each pair would.
 
-        A long run of removals (a wipe) is made in bulk: each index drops
-        its entries in C where it can, and the address order is rebuilt
-        rather than edited when the run is a good part of the table.
+        ``olds`` and ``news`` are the two sides of each change, in two
+        columns (no tuple per change: a wipe makes a hundred thousand).  A
+        long run of removals (a wipe) is made in bulk: each index drops its
+        entries in C where it can, and the address order is rebuilt rather
+        than edited when the run is a good part of the table.
         """
-        if len(changes) < _BULK:
-            for old, new in changes:
-                self.apply(old, new)
+        if len(olds) < _BULK:
+            deque(map(self.apply, olds, news), maxlen=0)
             return
-        for removing, run in itertools.groupby(changes, key=_is_removal):
-            pairs = list(run)
-            if removing and len(pairs) >= _BULK:
-                self._remove_many([old for old, _ in pairs if old is not None])
+        # Runs of removals told apart in C.
+        start = 0
+        for removing, run in itertools.groupby(map(is_, news, repeat(None))):
+            end = start + len(list(run))
+            if removing and end - start >= _BULK:
+                removed = olds[start:end]
+                assert None not in removed, "a change with neither side"
+                self._remove_many(removed)  # type: ignore[arg-type]
             else:
-                for old, new in pairs:
-                    self.apply(old, new)
+                deque(map(self.apply, olds[start:end], news[start:end]), maxlen=0)
+            start = end
 
     def _remove_many(self, leases: list[Lease]) -> None:
         by_address = self.by_address
-        assert all(by_address.get(x.address) is x for x in leases), "not stored"
         addresses = list(map(_attr("address"), leases))
+        assert all(map(is_, map(by_address.get, addresses), leases)), "not stored"
         deque(map(by_address.__delitem__, addresses), maxlen=0)
-        if len(addresses) * 16 > len(self.ordered):
+        ordered = self.ordered
+        low = ordered.bisect_left(min(addresses))
+        high = ordered.bisect_right(max(addresses))
+        if high - low == len(addresses):
+            # The leases are every address from the lowest to the highest
+            # (a subnet's, in a wipe): one slice, which SortedList rebuilds
+            # from the rest in C when it is large.
+            del ordered[low:high]
+        elif len(addresses) * 16 > len(ordered):
             gone = set(addresses)
-            self.ordered = SortedList(
-                itertools.filterfalse(gone.__contains__, self.ordered)
-            )
+            self.ordered = SortedList(filterfalse(gone.__contains__, ordered))
         else:
-            deque(map(self.ordered.remove, addresses), maxlen=0)
+            deque(map(ordered.remove, addresses), maxlen=0)
         # Whether a removed lease may be reclaimed: the state index says,
         # before the leases leave it.
         reclaimed = STATE_EXPIRED_RECLAIMED in self.by_state
         for index, field, blank in self._fields():
-            index.remove_many(list(map(_attr(field), leases)), leases, blank)
-        per_subnet: defaultdict[int, list[int]] = defaultdict(list)
-        deque(
-            map(
-                list.append,
-                map(per_subnet.__getitem__, map(_attr("terms.subnet_id"), leases)),
-                addresses,
-            ),
-            maxlen=0,
-        )
+            if index:  # (the state index is empty on most servers)
+                index.remove_many(list(map(_attr(field), leases)), leases, blank)
+        subnets = list(map(_attr("terms.subnet_id"), leases))
+        per_subnet: dict[int, list[int]]
+        if subnets.count(subnets[0]) == len(subnets):
+            per_subnet = {subnets[0]: addresses}  # one subnet (a wipe)
+        else:
+            per_subnet = defaultdict(list)
+            deque(
+                map(list.append, map(per_subnet.__getitem__, subnets), addresses),
+                maxlen=0,
+            )
         for subnet_id, gone_here in per_subnet.items():
             subnet = self.by_subnet[subnet_id]
+            if len(gone_here) == len(subnet):
+                # Every lease of the subnet (a wipe): each removed lease was
+                # stored, so in its subnet's map, and they are as many.
+                del self.by_subnet[subnet_id]
+                continue
             deque(map(subnet.__delitem__, gone_here), maxlen=0)
             if not subnet:
                 del self.by_subnet[subnet_id]
@@ -700,10 +730,6 @@ class LeaseTable:
         by_address = self.by_address
         for address in self.by_expiration.between(flag, flag | min(now, _EXPIRE_MAX)):
             yield by_address[address]
-
-
-def _is_removal(change: tuple[Lease | None, Lease | None]) -> bool:
-    return change[1] is None
 
 
 def _subnet_of(lease: Lease) -> int:

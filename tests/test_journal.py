@@ -14,10 +14,10 @@ import pytest
 from leased import config
 from leased.commands import build_registry
 from leased.csvfile import SCHEMA4, SCHEMA6, delete_row, format_row
-from leased.engine import Change, Engine, State
+from leased.engine import Change, Engine, State, runs
 from leased.journal import Journal, LiveFile
 from leased.leasefile import FileSet, load
-from leased.model import V4, V6, Lease4
+from leased.model import TYPE_NA, V4, V6, Lease4, Lease6
 from tests.conftest import KEA_TEST_CONFIG, NOW, run
 
 HW = "08:08:08:08:08:08"
@@ -334,3 +334,51 @@ def test_journal_record_written_before_the_rows(tmp_path: Path) -> None:
     data = live.path.read_bytes()
     assert bytes.fromhex(fields[2].decode()) == data[start : start + 32]
     live.close()
+
+
+def test_runs_cut_changes_by_family_and_kind_in_order() -> None:
+    """The runs a batch is formatted and applied in: one family and one
+    kind each, in the batch's order, with the removed or new leases."""
+    a, b, c = numbered(1), numbered(2), numbered(3)
+    v6 = Lease6(
+        address=0x20010DB8 << 96,
+        duid=b"\x01\x02",
+        iaid=1,
+        type=TYPE_NA,
+        prefix_len=128,
+        valid_lft=3600,
+        preferred_lft=1800,
+        cltt=1_900_000_000,
+        subnet_id=1,
+    )
+    changes = [
+        Change(V4, a, None),
+        Change(V4, b, None),
+        Change(V4, None, c),
+        Change(V4, b, c),
+        Change(V6, None, v6),
+        Change(V4, c, None),
+    ]
+    assert list(runs(changes)) == [
+        (4, True, [a, b]),
+        (4, False, [c, c]),
+        (6, False, [v6]),
+        (4, True, [c]),
+    ]
+
+
+def test_journal_many_changes_of_both_kinds_keep_their_order(tmp_path: Path) -> None:
+    """A batch past the row-by-row size, removals and adds interleaved,
+    writes each change's row in the batch's order."""
+    log, live = open_journal(tmp_path)
+    leases = [numbered(n) for n in range(1, 41)]
+    changes = [
+        Change(V4, lease, None) if n % 7 == 3 else Change(V4, None, lease)
+        for n, lease in enumerate(leases)
+    ]
+    log.append(changes)
+    rows = live.path.read_text().splitlines()[1:]
+    assert rows == [
+        delete_row(lease) if n % 7 == 3 else format_row(lease)
+        for n, lease in enumerate(leases)
+    ]

@@ -349,14 +349,27 @@ def _random_lease(picker: random.Random, family: int, address: int) -> Lease:
     )
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(18))
 def test_table_bulk_removal_equals_removing_one_by_one(seed: int) -> None:
     """A long run of removals (apply_all's bulk way) leaves every index as
-    removing the leases one at a time does, order within a key included."""
+    removing the leases one at a time does, order within a key included.
+
+    The leases removed are a random sample, a run of consecutive addresses
+    (removed from the address order as one slice), or every lease of one
+    subnet (whose map is dropped whole), by turns.
+    """
     picker = random.Random(seed)
     family = V4 if seed % 2 else V6
-    leases = [_random_lease(picker, family.version, n) for n in range(1, 401)]
-    gone = picker.sample(leases, picker.randint(256, 400))
+    leases = [_random_lease(picker, family.version, n) for n in range(1, 901)]
+    if seed % 3 == 0:
+        gone = picker.sample(leases, picker.randint(256, 900))
+    elif seed % 3 == 1:
+        start = picker.randint(0, 600)
+        gone = leases[start : start + picker.randint(256, 900 - start)]
+        picker.shuffle(gone)
+    else:
+        subnet_id = picker.randint(1, 3)
+        gone = [lease for lease in leases if lease.subnet_id == subnet_id]
     one_by_one, in_bulk = LeaseTable(family), LeaseTable(family)
     for lease in leases:
         one_by_one.apply(None, lease)
@@ -364,7 +377,9 @@ def test_table_bulk_removal_equals_removing_one_by_one(seed: int) -> None:
 
     for lease in gone:
         one_by_one.apply(lease, None)
-    in_bulk.apply_all([(lease, None) for lease in gone])
+    in_bulk.apply_all(gone, [None] * len(gone))
 
     assert _index_contents(in_bulk) == _index_contents(one_by_one)
     assert list(in_bulk.expired(101)) == list(one_by_one.expired(101))
+    if seed % 3 == 2:
+        assert subnet_id not in in_bulk.by_subnet

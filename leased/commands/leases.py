@@ -16,7 +16,7 @@ Handlers in this module do no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 from leased.commands.ddns import removal
@@ -412,11 +412,13 @@ def lease_wipe(family: Family, state: State, args: Any) -> Outcome:
     else:
         subnet_ids = [subnet.id for subnet in config.subnets] if config else []
     table = state.table(family)
-    leases = [lease for each in subnet_ids for lease in table.in_subnet(each)]
-    # A wipe removes leases by the hundred thousand: changes built in C.
-    changes = list(
+    leases = list(chain.from_iterable(map(table.in_subnet, subnet_ids)))
+    # A wipe removes leases by the hundred thousand: changes built in C
+    # (Change._make would be a Python call each).
+    changes: list[Change] = list(
         map(
-            Change._make,
+            tuple.__new__,
+            repeat(Change),
             zip(repeat(family), leases, repeat(None), repeat(CAUSE_COMMAND)),
         )
     )
