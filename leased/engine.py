@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from itertools import repeat
 from operator import attrgetter, is_, itemgetter
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, overload
 
 import attrs
 
@@ -66,16 +66,50 @@ CAUSE_FLUSH: Final = "flush"  # removal of a reclaimed lease after its hold time
 
 
 class Change(NamedTuple):
-    """One lease change: insert (no ``old``), replace, remove (no ``new``).
-
-    A named tuple rather than a frozen class: a wipe makes one per lease,
-    and ``Change._make`` builds them in C.
-    """
+    """One lease change: insert (no ``old``), replace, remove (no ``new``)."""
 
     family: Family
     old: Lease | None
     new: Lease | None
     cause: str = CAUSE_COMMAND
+
+
+class Removals(Sequence[Change]):
+    """Many leases of one family removed for one cause: a wipe's changes.
+
+    A sequence of :class:`Change` like any other batch, for any code that
+    reads it so, but held as the list of leases: a wipe removes leases by
+    the hundred thousand, and the commit path (journal, table, statistics)
+    takes that list whole rather than a tuple per lease made and taken
+    apart at each step (a fifth of a wipe's time).
+    """
+
+    __slots__ = ("cause", "family", "leases")
+
+    def __init__(
+        self, family: Family, leases: list[Lease], cause: str = CAUSE_COMMAND
+    ) -> None:
+        self.family = family
+        self.leases = leases
+        self.cause = cause
+
+    def __len__(self) -> int:
+        return len(self.leases)
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Change]: ...
+
+    def __getitem__(self, index: int | slice) -> Change | list[Change]:
+        if isinstance(index, slice):
+            return list(Removals(self.family, self.leases[index], self.cause))
+        return Change(self.family, self.leases[index], None, self.cause)
+
+    def __iter__(self) -> Iterator[Change]:
+        family, cause = self.family, self.cause
+        return (Change(family, lease, None, cause) for lease in self.leases)
 
 
 @attrs.frozen
@@ -183,6 +217,9 @@ def runs(changes: Sequence[Change]) -> Iterator[tuple[int, bool, list[Lease]]]:
     ``groupby`` on them, with no Python step per change (a tenth of a
     wipe's time when each place split the changes itself).
     """
+    if isinstance(changes, Removals):
+        yield changes.family.version, True, changes.leases
+        return
     keys = zip(
         map(_VERSION, changes), map(is_, map(_NEW, changes), repeat(None)), strict=True
     )
@@ -265,7 +302,10 @@ class Engine:
                     f"written ({error.strerror or error})"
                 ) from error
         tables = self.state.tables
-        if len(changes) == 1:
+        if isinstance(changes, Removals):
+            removed = changes.leases
+            tables[changes.family.version].apply_all(removed, [None] * len(removed))
+        elif len(changes) == 1:
             change = changes[0]
             tables[change.family.version].apply(change.old, change.new)
         else:

@@ -75,7 +75,7 @@ from typing import Final, TypeVar
 import attrs
 
 from leased.config import Config, FamilyConfig, Subnet, pd_pool_range
-from leased.engine import CAUSE_RECLAIM, Change, Engine
+from leased.engine import CAUSE_RECLAIM, Change, Engine, Removals
 from leased.model import (
     STATE_DECLINED,
     STATE_DEFAULT,
@@ -568,12 +568,21 @@ class FamilyStatistics:
         if len(changes) >= _BATCH:
             # Many changes (a wipe, reclamation of many leases): the leases
             # removed and added are counted in groups, as in a recount.
-            # (Leases are never false: filter(None, ...) drops the Nones in C.)
-            removed = list(filter(None, map(_OLD, changes)))
-            added = list(filter(None, map(_NEW, changes)))
+            if isinstance(changes, Removals):
+                removed, added = changes.leases, []
+            else:
+                # (Leases are never false: filter(None, ...) drops the Nones
+                # in C.)
+                removed = list(filter(None, map(_OLD, changes)))
+                added = list(filter(None, map(_NEW, changes)))
             self._tally_many(removed, deltas, -1)
             self._tally_many(added, deltas, 1)
-            if CAUSE_RECLAIM in map(_CAUSE, changes):
+            reclaiming = (
+                changes.cause == CAUSE_RECLAIM
+                if isinstance(changes, Removals)
+                else CAUSE_RECLAIM in map(_CAUSE, changes)
+            )
+            if reclaiming:
                 for change in changes:
                     if change.cause == CAUSE_RECLAIM and change.old is not None:
                         for name in self.reclaimed(change.old):
@@ -647,6 +656,9 @@ class Statistics:
         if len(changes) == 1:
             # The common case, one lease changed by one command.
             self.family(changes[0].family.version).observe(changes)
+            return
+        if isinstance(changes, Removals):
+            self.family(changes.family.version).observe(changes)
             return
         for version, run in groupby(changes, key=_VERSION):
             self.family(version).observe(list(run))

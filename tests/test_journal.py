@@ -14,10 +14,10 @@ import pytest
 from leased import config
 from leased.commands import build_registry
 from leased.csvfile import SCHEMA4, SCHEMA6, delete_row, format_row
-from leased.engine import Change, Engine, State, runs
+from leased.engine import CAUSE_RECLAIM, Change, Engine, Removals, State, runs
 from leased.journal import Journal, LiveFile
 from leased.leasefile import FileSet, load
-from leased.model import TYPE_NA, V4, V6, Lease4, Lease6
+from leased.model import TYPE_NA, V4, V6, Lease, Lease4, Lease6
 from tests.conftest import KEA_TEST_CONFIG, NOW, run
 
 HW = "08:08:08:08:08:08"
@@ -382,3 +382,44 @@ def test_journal_many_changes_of_both_kinds_keep_their_order(tmp_path: Path) -> 
         delete_row(lease) if n % 7 == 3 else format_row(lease)
         for n, lease in enumerate(leases)
     ]
+
+
+def test_journal_large_wipe_rows_and_table_agree(
+    journaled: Engine, tmp_path: Path
+) -> None:
+    """A wipe of hundreds of leases (the bulk way through journal, table
+    and indexes) writes a delete row for each, in the subnet's order, and
+    the file read back is the table left."""
+    addresses = [f"192.0.2.{n}" for n in range(1, 251)]
+    addresses += [f"192.0.3.{n}" for n in range(1, 51)]
+    for address in addresses:
+        run(journaled, "lease4-add", {"ip-address": address, "hw-address": HW})
+    table = journaled.state.table(V4)
+    in_subnet = table.in_subnet(44)
+    assert len(in_subnet) == 250
+
+    wiped = run(journaled, "lease4-wipe", {"subnet-id": 44})
+
+    assert wiped["text"] == "Deleted 250 IPv4 lease(s) from subnet(s) 44"
+    assert rows(tmp_path, 4)[301:] == [delete_row(lease) for lease in in_subnet]
+    assert table.in_subnet(44) == []
+    assert len(table) == 50
+    assert table.by_hw_address.get(bytes.fromhex("080808080808")) == table.in_subnet(
+        table.get(0xC0000301).subnet_id  # type: ignore[union-attr]
+    )
+    assert replayed(journaled, tmp_path, 4)
+
+
+def test_removals_read_as_their_changes() -> None:
+    """A wipe's batch reads as the list of its Change records."""
+    leases: list[Lease] = [numbered(n) for n in range(1, 6)]
+    removals = Removals(V4, leases, CAUSE_RECLAIM)
+    changes = [Change(V4, lease, None, CAUSE_RECLAIM) for lease in leases]
+
+    assert len(removals) == 5
+    assert list(removals) == changes
+    assert removals[1] == changes[1]
+    assert removals[-1] == changes[-1]
+    assert removals[1:3] == changes[1:3]
+    assert list(reversed(removals)) == changes[::-1]
+    assert list(runs(removals)) == [(4, True, leases)]
