@@ -111,17 +111,23 @@ def _shared_ints(values: list[int]) -> list[int]:
 def _hex(column: Sequence[str], *, empty: bool) -> list[bytes] | None:
     """Colon-separated two-digit hex fields (or empty ones if allowed).
 
-    ``bytes.fromhex`` reads the pairs once the colons are spaces, and
-    refuses a pair cut by a space or anything but hex digits and spaces; with
-    no colon at either end of a field nor two in a row, a field then has at
-    most one colon between each two pairs, so it is at most ``3 * bytes -
-    1`` long, and exactly that long when every gap has its colon.  One sum
-    over the column checks that for every field at once.
+    ``bytes.fromhex`` reads the pairs once the colons are spaces (and skips
+    the newlines the fields are joined with), and refuses a pair cut by a
+    space or anything but hex digits and white space.
     """
     joined = "\n".join(column)
+    if not joined.isascii():
+        return None
+    lengths = set(map(len, column))
+    if len(lengths) == 1:
+        return _hex_fixed(joined, lengths.pop(), len(column), empty=empty)
+    # Fields of several lengths: with no colon at either end of a field nor
+    # two in a row, a field has at most one colon between each two pairs,
+    # so it is at most ``3 * bytes - 1`` long, and exactly that long when
+    # every gap has its colon.  One sum over the column checks that for
+    # every field at once.
     if (
-        not joined.isascii()
-        or " " in joined
+        " " in joined
         or "::" in joined
         or ":\n" in joined
         or "\n:" in joined
@@ -130,25 +136,8 @@ def _hex(column: Sequence[str], *, empty: bool) -> list[bytes] | None:
         or any(space in joined for space in _WHITESPACE)
     ):
         return None
-    spaced = joined.replace(":", " ")
-    lengths = set(map(len, column))
-    if len(lengths) == 1:
-        # Fields of one length (hardware addresses nearly always are): read
-        # in one call and cut apart, without a string per field.  The sum
-        # argument above makes every field hold the same number of bytes.
-        width = lengths.pop()
-        if width == 0:
-            return [b""] * len(column) if empty else None
-        size = (width + 1) // 3
-        try:
-            whole = bytes.fromhex(spaced.replace("\n", " "))
-        except ValueError:
-            return None
-        if width % 3 != 2 or len(whole) != size * len(column):
-            return None
-        return list(map(_FIRST, struct.iter_unpack(f"{size}s", whole)))
     try:
-        data = list(map(bytes.fromhex, spaced.split("\n")))
+        data = list(map(bytes.fromhex, joined.replace(":", " ").split("\n")))
     except ValueError:
         return None
     blanks = data.count(b"")
@@ -158,6 +147,39 @@ def _hex(column: Sequence[str], *, empty: bool) -> list[bytes] | None:
     if len(joined) - (len(data) - 1) != 3 * total - (len(data) - blanks):
         return None
     return data
+
+
+def _hex_fixed(
+    joined: str, width: int, count: int, *, empty: bool
+) -> list[bytes] | None:
+    """:func:`_hex` of ``count`` fields of one ``width``, joined by newlines.
+
+    Hardware addresses nearly always have one length.  A field of ``size``
+    pairs is ``3 * size - 1`` long, so with its newline each takes a
+    multiple of three characters, and the separators (colons, newlines) are
+    exactly every third character from the third on: one slice checks that
+    for all fields (a third of the time of searching for misplaced colons).
+    The pairs are then read in one call, which fails on anything but hex
+    digits and white space; white space that it skips in place of a digit
+    leaves fewer bytes than ``size`` a field, which the total shows (no
+    field can hold more).  The bytes are cut apart without a string per
+    field.
+    """
+    if width == 0:
+        return [b""] * count if empty else None
+    if width % 3 != 2:
+        return None
+    separators = joined[2::3]
+    if separators.count(":") + separators.count("\n") != len(separators):
+        return None
+    size = (width + 1) // 3
+    try:
+        whole = bytes.fromhex(joined.replace(":", " "))
+    except ValueError:
+        return None
+    if len(whole) != size * count:
+        return None
+    return list(map(_FIRST, struct.iter_unpack(f"{size}s", whole)))
 
 
 def _addresses(column: Sequence[str], family: int) -> list[int]:
@@ -190,13 +212,20 @@ def chunk_parser(header: Header) -> ChunkParser | None:
 def _columns(lines: list[str], width: int) -> list[list[str]] | None:
     """The columns of a chunk whose rows all have ``width`` fields.
 
-    The chunk is split in one call, its rows joined by commas, after the
-    comma count of every row was checked (in C, ``map`` of ``str.count``).
+    The chunk is split in one call, its rows joined by ``,\n,``: each row
+    is then followed by a field that is a lone newline, which no row holds.
+    Every row has ``width`` fields exactly when those newline fields fall
+    every ``width + 1`` fields and the count comes out right: one C-level
+    ``count``, cheaper than counting each row's commas.
     """
-    if set(map(str.count, lines, repeat(","))) != {width - 1}:
+    fields = ",\n,".join(lines).split(",")
+    stride = width + 1
+    if (
+        len(fields) != len(lines) * stride - 1
+        or fields[width::stride].count("\n") != len(lines) - 1
+    ):
         return None
-    fields = ",".join(lines).split(",")
-    return [fields[column::width] for column in range(width)]
+    return [fields[column::stride] for column in range(width)]
 
 
 def _chunk4(lines: list[str], width: int) -> list[Lease] | None:

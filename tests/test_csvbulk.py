@@ -192,3 +192,33 @@ def test_bulk_parse_every_single_damage() -> None:
                             index,
                             damage,
                         )
+
+
+def test_bulk_parse_hex_fields_of_one_length_damaged_in_place() -> None:
+    """Identifier fields all of one length take the fixed-width way, which
+    checks the separators by position: a field damaged at any one place
+    without changing its length (a colon moved, a digit blanked, a space
+    or tab for a digit, two separators in a row) is refused or parsed as
+    the row parser does."""
+    header = SCHEMA4.header
+    row = format_row(PLAIN4)
+    fields = row.split(",")
+    hw = fields[1]
+    assert hw == "01:02:03:04:05:06"
+    bulk = chunk_parser(parse_header(header, 4, "f"))
+    assert bulk is not None
+    for position in range(len(hw)):
+        for character in ": \tg0":
+            if hw[position] == character:
+                continue
+            variant = hw[:position] + character + hw[position + 1 :]
+            lines = [row, ",".join([fields[0], variant, *fields[2:]]), row]
+
+            parsed = bulk(lines)
+
+            if character == "0" and position % 3 != 2:
+                # A digit for a digit: a good field, read as the row parser.
+                assert parsed is not None, variant
+                assert parsed == row_outcomes(header, 4, lines), variant
+            else:
+                assert parsed is None, variant
