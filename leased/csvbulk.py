@@ -496,4 +496,6 @@ def _shared_terms(
 
 def _has_upper(joined: str) -> bool:
     """Whether a joined column holds an ASCII capital letter."""
+    if joined.islower():
+        return False  # no capital letter at all: a scan, without a copy
     return joined != joined.lower() and joined != lower_hostname(joined)
