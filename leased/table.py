@@ -620,11 +620,11 @@ class LeaseTable:
         lease, and the ordered indexes are sorted once from all keys.  The
         result is the same as inserting the leases in order.
 
-        Limitation: with the parse, a million leases take about 2.6 s
-        (IPv4) to 3.6 s (IPv6) before the daemon answers, a quarter of
-        Kea 2.2's time or a little more on a busy machine; what bounds it
-        (five objects and six hash-table insertions a lease) is measured in
-        docs/performance.md.
+        Limitation: with the parse, a million leases take about 2.5 s
+        (IPv4) to 3.1 s (IPv6) before the daemon answers: a quarter of Kea
+        2.2's time on a quiet machine, with little room to spare (a busy
+        machine pushes it past); what bounds it (five objects and six
+        hash-table insertions a lease) is measured in docs/performance.md.
         """
         assert not self.by_address, "load() fills an empty table"
         # The map becomes the table's own address index, not a copy of it:
