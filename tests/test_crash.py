@@ -332,18 +332,27 @@ def test_crash_output_killed_mid_write_is_replaced(
     tmp_path: Path, daemons: Daemons
 ) -> None:
     """A compaction child killed while writing a 20,000-lease F.output
-    leaves a partial file that the next compaction truncates."""
+    leaves a partial file that the next compaction truncates.
+
+    The file (1.4 MB) takes two writes of the child's 1 MiB buffer; each
+    write is held back half a second, so the kill lands between them.
+    """
     seed_files(tmp_path, 4, 20_000)
     live = tmp_path / "kea-leases4.csv"
     output = live.with_name(live.name + ".output")
     leased = daemons(tmp_path, crash_config(1, persist=(4,)))
     leased.start()
     expected = leases(leased)
+    daemon = leased.process
+    assert daemon is not None
 
-    assert leased.command("kea-lfc-start")["result"] == 0
-    while not (output.exists() and output.stat().st_size > 1000):
-        pass
-    leased.kill(children=True)
+    with Strace(daemon.pid, "write:delay_enter=500000"):
+        assert leased.command("kea-lfc-start")["result"] == 0
+        deadline = time.monotonic() + 20
+        while not (output.exists() and output.stat().st_size > 1000):
+            assert time.monotonic() < deadline, "F.output was not written"
+            time.sleep(0.005)
+        leased.kill(children=True)
     partial = output.stat().st_size
 
     leased.start()
