@@ -66,7 +66,7 @@ from __future__ import annotations
 import logging
 import time
 from bisect import bisect_right
-from collections import Counter, defaultdict, deque
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import groupby, repeat
 from operator import add, attrgetter, le, mul
@@ -90,7 +90,7 @@ from leased.model import (
     Lease6,
 )
 from leased.observations import StatisticStore
-from leased.table import LeaseTable
+from leased.table import LeaseTable, grouped
 
 LOGGER: Final = logging.getLogger("leased.stats")
 
@@ -415,19 +415,8 @@ class FamilyStatistics:
         self, leases: list[Lease], counts: dict[str, int], amount: int
     ) -> None:
         """:meth:`_tally` of leases of any subnets."""
-        if not leases:
-            return
         subnets = list(map(_SUBNET, leases))
-        per_subnet: dict[int, list[Lease]]
-        if subnets.count(subnets[0]) == len(subnets):
-            per_subnet = {subnets[0]: leases}  # one subnet (a wipe)
-        else:
-            per_subnet = defaultdict(list)
-            deque(
-                map(list.append, map(per_subnet.__getitem__, subnets), leases),
-                maxlen=0,
-            )
-        for subnet_id, group in per_subnet.items():
+        for subnet_id, group in grouped(subnets, leases).items():
             addresses = list(map(_ADDRESS, group))
             self._tally(subnet_id, group, addresses, counts, amount)
 

@@ -63,6 +63,7 @@ from leased.model import (
 )
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 # Bits that place the parts of an expiration bucket's key: the expiry,
 # then the "reclaimed" flag, so that plain integer order is the order we
@@ -324,6 +325,21 @@ def _fill(index: MultiIndex[Any], keys: list[Any], leases: list[Lease]) -> None:
     index._map = held_map
 
 
+def grouped(keys: list[K], values: list[V]) -> dict[K, list[V]]:
+    """``values`` under their ``keys`` (one each), in order, grouped in C.
+
+    A single key throughout (a wipe's subnet, say) is told by one
+    ``count`` and takes ``values`` as it is.
+    """
+    if not keys:
+        return {}
+    if keys.count(keys[0]) == len(keys):
+        return {keys[0]: values}
+    groups: defaultdict[K, list[V]] = defaultdict(list)
+    deque(map(list.append, map(groups.__getitem__, keys), values), maxlen=0)
+    return dict(groups)
+
+
 def _fill_by(
     index: MultiIndex[Any], field: str, leases: list[Lease], blank: Any
 ) -> None:
@@ -520,16 +536,7 @@ class LeaseTable:
             if index:  # (the state index is empty on most servers)
                 index.remove_many(list(map(_attr(field), leases)), leases, blank)
         subnets = list(map(_attr("terms.subnet_id"), leases))
-        per_subnet: dict[int, list[int]]
-        if subnets.count(subnets[0]) == len(subnets):
-            per_subnet = {subnets[0]: addresses}  # one subnet (a wipe)
-        else:
-            per_subnet = defaultdict(list)
-            deque(
-                map(list.append, map(per_subnet.__getitem__, subnets), addresses),
-                maxlen=0,
-            )
-        for subnet_id, gone_here in per_subnet.items():
+        for subnet_id, gone_here in grouped(subnets, addresses).items():
             subnet = self.by_subnet[subnet_id]
             if len(gone_here) == len(subnet):
                 # Every lease of the subnet (a wipe): each removed lease was

@@ -19,7 +19,7 @@ from leased.model import (
     Lease4,
     Lease6,
 )
-from leased.table import LeaseTable
+from leased.table import LeaseTable, grouped
 
 # Small value pools make collisions (shared identifiers, hostnames,
 # subnets) likely, which is where multi-valued indexes can go wrong.
@@ -383,3 +383,11 @@ def test_table_bulk_removal_equals_removing_one_by_one(seed: int) -> None:
     assert list(in_bulk.expired(101)) == list(one_by_one.expired(101))
     if seed % 3 == 2:
         assert subnet_id not in in_bulk.by_subnet
+
+
+def test_grouped_keeps_order_within_and_across_keys() -> None:
+    assert grouped([], []) == {}
+    assert grouped([7, 7, 7], ["a", "b", "c"]) == {7: ["a", "b", "c"]}
+    groups = grouped([2, 1, 2, 3, 1], ["a", "b", "c", "d", "e"])
+    assert groups == {2: ["a", "c"], 1: ["b", "e"], 3: ["d"]}
+    assert list(groups) == [2, 1, 3]
