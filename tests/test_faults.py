@@ -1,6 +1,6 @@
 """Faults the daemon survives without losing or inventing a lease: a
-file-size limit and a full disk while it writes, and lease files it cannot
-read or parse at start-up."""
+file-size limit, a full disk and an I/O error while it writes, and lease
+files it cannot read or parse at start-up."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from leased.leasefile import FileSet, load
 from leased.model import V4
-from tests.crashkit import Leased, crash_config, seed_files
+from tests.crashkit import Leased, Strace, crash_config, seed_files, strace_missing
 
 TOO_LARGE = (
     "the lease change was not made: the lease file could not be written "
@@ -352,3 +352,37 @@ def test_faults_bad_rows_are_logged_with_their_text(
     assert "discarding unreadable lease file row path=" in log
     assert "text='10.0.7.7,this is not a hardware address,,86400'" in log
     assert live.read_bytes().startswith(before)
+
+
+IO_ERROR = (
+    "the lease change was not made: the lease file could not be written "
+    "(Input/output error)"
+)
+
+
+@pytest.mark.skipif(strace_missing() is not None, reason=strace_missing() or "")
+def test_faults_io_error_refuses_the_change_and_writes_resume(
+    tmp_path: Path, daemons: Daemons
+) -> None:
+    """A write the disk fails (EIO, injected into the daemon's write calls
+    from outside) refuses the change with result 1, leaves the table and
+    the file as they were, and the next change is written once the disk
+    answers again."""
+    leased = daemons(tmp_path, crash_config(1, persist=(4,)))
+    leased.start()
+    live = tmp_path / "kea-leases4.csv"
+    assert add(leased, 1)["result"] == 0
+    before = live.read_bytes()
+    assert leased.process is not None
+
+    with Strace(leased.process.pid, "write:error=EIO"):
+        refused = add(leased, 2)
+
+    assert refused == {"result": 1, "text": IO_ERROR}
+    assert live.read_bytes() == before
+    assert addresses(leased) == [address(1)]
+    assert add(leased, 2)["result"] == 0
+    leased.kill(children=True)
+    leased.start()
+    assert addresses(leased) == [address(1), address(2)]
+    assert on_disk(live) == [address(1), address(2)]
