@@ -26,7 +26,7 @@ import socket
 from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import repeat
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Self
 
 import attrs
 
@@ -132,7 +132,74 @@ def share6(terms: Terms6) -> Terms6:
     return found
 
 
-class Lease4:
+class _Lease:
+    """What IPv4 and IPv6 leases share: the fields read through their
+    shared terms record, and equality, hashing, ``replace`` and ``repr``
+    over :meth:`fields` and :meth:`_key`, which each family defines."""
+
+    __slots__ = ()
+
+    terms: Terms4 | Terms6
+    cltt: int
+
+    @property
+    def valid_lft(self) -> int:
+        return self.terms.valid_lft
+
+    @property
+    def subnet_id(self) -> int:
+        return self.terms.subnet_id
+
+    @property
+    def fqdn_fwd(self) -> bool:
+        return self.terms.fqdn_fwd
+
+    @property
+    def fqdn_rev(self) -> bool:
+        return self.terms.fqdn_rev
+
+    @property
+    def state(self) -> int:
+        return self.terms.state
+
+    @property
+    def user_context(self) -> dict[str, Any] | None:
+        return self.terms.user_context
+
+    @property
+    def pool_id(self) -> int:
+        return self.terms.pool_id
+
+    @property
+    def expire(self) -> int:
+        """When the lease expires (``cltt + valid_lft``)."""
+        return self.cltt + self.terms.valid_lft
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by its constructor name."""
+        raise NotImplementedError
+
+    def _key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def replace(self, **changes: Any) -> Self:
+        """A new lease with ``changes`` (constructor names) applied."""
+        return type(self)(**(self.fields() | changes))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
+        return f"{type(self).__name__}({fields})"
+
+
+class Lease4(_Lease):
     """An IPv4 lease.
 
     ``hw_address`` is empty when the lease has none (Kea prints ``""``);
@@ -209,39 +276,6 @@ class Lease4:
         self.hostname = hostname
         self.terms = terms
 
-    @property
-    def valid_lft(self) -> int:
-        return self.terms.valid_lft
-
-    @property
-    def subnet_id(self) -> int:
-        return self.terms.subnet_id
-
-    @property
-    def fqdn_fwd(self) -> bool:
-        return self.terms.fqdn_fwd
-
-    @property
-    def fqdn_rev(self) -> bool:
-        return self.terms.fqdn_rev
-
-    @property
-    def state(self) -> int:
-        return self.terms.state
-
-    @property
-    def user_context(self) -> dict[str, Any] | None:
-        return self.terms.user_context
-
-    @property
-    def pool_id(self) -> int:
-        return self.terms.pool_id
-
-    @property
-    def expire(self) -> int:
-        """When the lease expires (``cltt + valid_lft``)."""
-        return self.cltt + self.terms.valid_lft
-
     def fields(self) -> dict[str, Any]:
         """Every field by its constructor name."""
         terms = self.terms
@@ -260,10 +294,6 @@ class Lease4:
             "pool_id": terms.pool_id,
         }
 
-    def replace(self, **changes: Any) -> Lease4:
-        """A new lease with ``changes`` (constructor names) applied."""
-        return Lease4(**(self.fields() | changes))
-
     def _key(self) -> tuple[Any, ...]:
         return (
             self.address,
@@ -274,20 +304,8 @@ class Lease4:
             self.terms,
         )
 
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not Lease4:
-            return NotImplemented
-        return self._key() == other._key()
 
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
-        return f"Lease4({fields})"
-
-
-class Lease6:
+class Lease6(_Lease):
     """An IPv6 lease: an address (IA_NA, IA_TA) or a prefix (IA_PD).
 
     ``prefix_len`` is 128 for addresses.  ``hw_address`` is ``None`` when
@@ -389,32 +407,8 @@ class Lease6:
         return self.terms.prefix_len
 
     @property
-    def valid_lft(self) -> int:
-        return self.terms.valid_lft
-
-    @property
     def preferred_lft(self) -> int:
         return self.terms.preferred_lft
-
-    @property
-    def subnet_id(self) -> int:
-        return self.terms.subnet_id
-
-    @property
-    def fqdn_fwd(self) -> bool:
-        return self.terms.fqdn_fwd
-
-    @property
-    def fqdn_rev(self) -> bool:
-        return self.terms.fqdn_rev
-
-    @property
-    def state(self) -> int:
-        return self.terms.state
-
-    @property
-    def user_context(self) -> dict[str, Any] | None:
-        return self.terms.user_context
 
     @property
     def hw_type(self) -> int:
@@ -423,15 +417,6 @@ class Lease6:
     @property
     def hw_source(self) -> int:
         return self.terms.hw_source
-
-    @property
-    def pool_id(self) -> int:
-        return self.terms.pool_id
-
-    @property
-    def expire(self) -> int:
-        """When the lease expires (``cltt + valid_lft``)."""
-        return self.cltt + self.terms.valid_lft
 
     def fields(self) -> dict[str, Any]:
         """Every field by its constructor name."""
@@ -457,10 +442,6 @@ class Lease6:
             "pool_id": terms.pool_id,
         }
 
-    def replace(self, **changes: Any) -> Lease6:
-        """A new lease with ``changes`` (constructor names) applied."""
-        return Lease6(**(self.fields() | changes))
-
     def _key(self) -> tuple[Any, ...]:
         return (
             self.address,
@@ -471,18 +452,6 @@ class Lease6:
             self.hw_address,
             self.terms,
         )
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not Lease6:
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
-        return f"Lease6({fields})"
 
 
 def build4(
