@@ -10,6 +10,7 @@ import pytest
 from leased import config
 from leased.commands import build_registry
 from leased.engine import Engine, State
+from leased.leasefile import FileSet
 from leased.wire import streamed
 
 # The configuration Kea's lease commands tests use: two IPv4 and two IPv6
@@ -55,3 +56,22 @@ def run(
         # A lease list is rendered as it is sent; render it as the wire does.
         answer["arguments"]["leases"] = orjson.loads(b"".join(leases.chunks()))
     return answer
+
+
+def lfc_arguments(files: FileSet, version: int = 4) -> list[str]:
+    """kea-lfc's command line for a file set (leased-lfc takes the same)."""
+    return [
+        f"-{version}",
+        "-x",
+        str(files.compacted),
+        "-i",
+        str(files.previous),
+        "-o",
+        str(files.output),
+        "-f",
+        str(files.completed),
+        "-p",
+        str(files.pid),
+        "-c",
+        "ignored",
+    ]

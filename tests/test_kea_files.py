@@ -29,6 +29,7 @@ from leased.csvfile import SCHEMA4, SCHEMA6, delete_row, format_row
 from leased.harness import Daemon, kea_missing_reason, run_kea, run_leased
 from leased.leasefile import FileSet, load
 from leased.model import Lease, Lease4, Lease6
+from tests.conftest import lfc_arguments
 from tests.test_differential import normalise
 from tests.test_storage import config_with, wait_for
 
@@ -334,22 +335,7 @@ def run_kea_lfc(live: Path, version: int) -> None:
     """Run Kea's kea-lfc on the file set of ``live``, as Kea's server does."""
     files = FileSet.of(live)
     process = subprocess.run(
-        [
-            KEA_LFC,
-            f"-{version}",
-            "-x",
-            str(files.compacted),
-            "-i",
-            str(files.previous),
-            "-o",
-            str(files.output),
-            "-f",
-            str(files.completed),
-            "-p",
-            str(files.pid),
-            "-c",
-            "ignored",
-        ],
+        [KEA_LFC, *lfc_arguments(files, version)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -363,24 +349,7 @@ def run_leased_lfc(live: Path, version: int) -> None:
     """Run leased-lfc on the file set of ``live`` with kea-lfc's arguments."""
     files = FileSet.of(live)
     process = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "leased.lfc",
-            f"-{version}",
-            "-x",
-            str(files.compacted),
-            "-i",
-            str(files.previous),
-            "-o",
-            str(files.output),
-            "-f",
-            str(files.completed),
-            "-p",
-            str(files.pid),
-            "-c",
-            "ignored",
-        ],
+        [sys.executable, "-m", "leased.lfc", *lfc_arguments(files, version)],
         capture_output=True,
         text=True,
         timeout=30,

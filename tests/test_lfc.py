@@ -28,22 +28,9 @@ from leased.leasefile import FileSet, load, try_lock
 from leased.lfc import AlreadyRunning, compact_files
 from leased.model import Lease4
 from leased.storage import Storage, open_storage
-from tests.conftest import NOW
+from tests.conftest import NOW, lfc_arguments
+from tests.test_leasefile import lease4
 from tests.test_storage import add4, config_with, wait_for
-
-
-def lease4(last: int, **fields: Any) -> Lease4:
-    """An IPv4 lease on 192.0.2.<last>."""
-    values: dict[str, Any] = {
-        "address": 0xC0000200 + last,
-        "hw_address": bytes([1, 2, 3, 4, 5, last]),
-        "client_id": None,
-        "valid_lft": 3600,
-        "cltt": 1_900_000_000,
-        "subnet_id": 44,
-        **fields,
-    }
-    return Lease4(**values)
 
 
 def lines(*rows: str) -> str:
@@ -62,25 +49,6 @@ def names(directory: Path) -> list[str]:
         for path in directory.iterdir()
         if not path.name.endswith((".lock", ".pending"))
     )
-
-
-def lfc_arguments(files: FileSet, version: int = 4) -> list[str]:
-    """kea-lfc's command line for a file set."""
-    return [
-        f"-{version}",
-        "-x",
-        str(files.compacted),
-        "-i",
-        str(files.previous),
-        "-o",
-        str(files.output),
-        "-f",
-        str(files.completed),
-        "-p",
-        str(files.pid),
-        "-c",
-        "ignored",
-    ]
 
 
 # The compactor on files.
