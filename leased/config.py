@@ -43,7 +43,7 @@ import netaddr
 
 from leased import kea_json
 from leased.config_ddns import USED_PARAMS, DhcpDdns, read_ddns_params, read_dhcp_ddns
-from leased.errors import ConfigError
+from leased.errors import ConfigError, json_kind
 from leased.ncr import DdnsSettings
 from leased.protocol import BatchStart, FramingError, Request, RequestReader
 
@@ -484,49 +484,36 @@ def _leased_section(value: Any, where: str, ignored: list[str]) -> dict[str, Any
 
 def _map(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(where, f"expected a map, got {_kind(value)}")
+        raise ConfigError(where, f"expected a map, got {json_kind(value)}")
     return value
 
 
 def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
-        raise ConfigError(where, f"expected a list, got {_kind(value)}")
+        raise ConfigError(where, f"expected a list, got {json_kind(value)}")
     return value
 
 
 def _string(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(where, f"expected a string, got {_kind(value)}")
+        raise ConfigError(where, f"expected a string, got {json_kind(value)}")
     return value
 
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(where, f"expected a boolean, got {_kind(value)}")
+        raise ConfigError(where, f"expected a boolean, got {json_kind(value)}")
     return value
 
 
 def _uint32(value: Any, where: str, *, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(where, f"expected an integer, got {_kind(value)}")
+        raise ConfigError(where, f"expected an integer, got {json_kind(value)}")
     if not low <= value <= UINT32_MAX:
         raise ConfigError(
             where, f"{value} is out of range, expected {low}..{UINT32_MAX}"
         )
     return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a real number",
-        str: "a string",
-        list: "a list",
-        dict: "a map",
-    }.get(type(value), type(value).__name__)
 
 
 def _family(
@@ -640,7 +627,7 @@ def _expired_leases(value: Any, where: str) -> ExpiredLeases:
             raise ConfigError(f"{where}/{key}", f"unsupported parameter '{key}'")
         if isinstance(number, bool) or not isinstance(number, int):
             raise ConfigError(
-                f"{where}/{key}", f"expected an integer, got {_kind(number)}"
+                f"{where}/{key}", f"expected an integer, got {json_kind(number)}"
             )
         if number < 0:
             raise ConfigError(

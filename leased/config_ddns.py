@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import attrs
 
-from leased.errors import ConfigError
+from leased.errors import KIND_WORDS, ConfigError, json_kind
 from leased.ncr import DdnsSettings
 
 # Kea's defaults for ``dhcp-ddns`` (D2 client configuration).
@@ -114,33 +114,11 @@ CHECKED_PARAMS: Final = {
 _REPLACE_MODES: Final = ("when-present", "never", "always", "when-not-present")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a real number",
-        str: "a string",
-        list: "a list",
-        dict: "a map",
-    }.get(type(value), type(value).__name__)
-
-
-_WORDS: Final = {
-    bool: "a boolean",
-    int: "an integer",
-    float: "a real number",
-    str: "a string",
-    dict: "a map",
-}
-
-
 def _check_type(value: Any, kind: type, where: str) -> None:
     # JSON true/false are not integers here, and 1 is not a real number
     # (Kea's grammar wants ``0.5``, not ``1``, for a real).
     if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-        raise ConfigError(where, f"expected {_WORDS[kind]}, got {_kind(value)}")
+        raise ConfigError(where, f"expected {KIND_WORDS[kind]}, got {json_kind(value)}")
 
 
 def read_dhcp_ddns(value: Any, where: str) -> tuple[DhcpDdns, dict[str, Any]]:
@@ -158,7 +136,7 @@ def read_dhcp_ddns(value: Any, where: str) -> tuple[DhcpDdns, dict[str, Any]]:
         ConfigError: With Kea's text for the first problem found.
     """
     if not isinstance(value, dict):
-        raise ConfigError(where, f"expected a map, got {_kind(value)}")
+        raise ConfigError(where, f"expected a map, got {json_kind(value)}")
     moved: dict[str, Any] = {}
     for key, item in value.items():
         if key in _DEPRECATED_KEYS:

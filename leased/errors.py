@@ -9,6 +9,8 @@ an ordinary answer with :data:`RESULT_EMPTY`, as in Kea.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 RESULT_SUCCESS = 0
 RESULT_ERROR = 1
 RESULT_UNSUPPORTED = 2
@@ -54,3 +56,21 @@ class ConfigError(LeasedError, ValueError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+# What a configuration error calls each JSON type.
+KIND_WORDS: Final[dict[type, str]] = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a real number",
+    str: "a string",
+    list: "a list",
+    dict: "a map",
+}
+
+
+def json_kind(value: Any) -> str:
+    """What a configuration error calls ``value``: ``a string``, ``null``..."""
+    if value is None:
+        return "null"
+    return KIND_WORDS.get(type(value), type(value).__name__)
