@@ -283,6 +283,17 @@ def wait_compacted(leased: Leased, live: Path) -> None:
         time.sleep(0.01)
 
 
+def restart_and_finish_compaction(
+    leased: Leased, live: Path, expected: list[Any]
+) -> None:
+    """Start the daemon again: it holds the leases it had, and the
+    compaction left unfinished ends (at start, or on command)."""
+    leased.start()
+    assert leases(leased) == expected
+    assert leased.command("kea-lfc-start")["result"] in (0, 3)
+    wait_compacted(leased, live)
+
+
 @needs_strace
 @pytest.mark.parametrize(("step", "rule", "files"), STEPS, ids=[s[0] for s in STEPS])
 def test_crash_compaction_killed_at_each_step(
@@ -318,11 +329,7 @@ def test_crash_compaction_killed_at_each_step(
         # The daemon lives on, its table whole.
         assert leases(leased) == expected
         leased.kill(children=True)
-    leased.start()
-    assert leases(leased) == expected
-    # The start finishes what was left at once; or this does.
-    assert leased.command("kea-lfc-start")["result"] in (0, 3)
-    wait_compacted(leased, live)
+    restart_and_finish_compaction(leased, live, expected)
     leased.kill(children=True)
     assert on_disk(live, 4) == expected
 
@@ -355,11 +362,7 @@ def test_crash_output_killed_mid_write_is_replaced(
         leased.kill(children=True)
     partial = output.stat().st_size
 
-    leased.start()
-    assert leases(leased) == expected
-    # The start finishes what was left at once; or this does.
-    assert leased.command("kea-lfc-start")["result"] in (0, 3)
-    wait_compacted(leased, live)
+    restart_and_finish_compaction(leased, live, expected)
     assert partial < live.with_name(live.name + ".2").stat().st_size
     leased.kill(children=True)
     assert on_disk(live, 4) == expected
