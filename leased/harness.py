@@ -85,7 +85,7 @@ def with_socket(config: dict[str, Any], socket_path: str) -> dict[str, Any]:
     return config
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop ``process`` by its PID with SIGTERM, killing it after 10 s."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -162,7 +162,7 @@ def run_leased(
         _wait_until_listening(socket_path, process, deadline)
         yield Daemon(process, socket_path, config_path, workdir)
     finally:
-        _stop(process)
+        stop(process)
         stderr.close()
 
 
@@ -374,7 +374,7 @@ def run_kea(
             raise type(error)(f"{error}; kea-dhcp{family} said: {said}") from error
         yield daemon
     finally:
-        _stop(process)
+        stop(process)
         output.close()
 
 

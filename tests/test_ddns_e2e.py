@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from leased.harness import Daemon, run_leased
+from leased.harness import Daemon, run_leased, stop
 
 PROGRAMS = {
     "named": "bind9",
@@ -96,13 +95,7 @@ def child(
         try:
             yield process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process)
 
 
 def start_named(workdir: Path, port: int) -> contextlib.AbstractContextManager[Any]:
